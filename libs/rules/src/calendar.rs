@@ -298,10 +298,13 @@ pub fn administrative_holiday(d: NaiveDate) -> Result<Option<AdministrativeHolid
     if let Some(h) = holiday_on(d)? {
         return Ok(Some(AdministrativeHoliday::National(h)));
     }
+    // The year-end days are named as such even on a weekend: it is what a bureau calendar shows.
+    if is_year_end(d) {
+        return Ok(Some(AdministrativeHoliday::YearEnd));
+    }
     Ok(match d.weekday() {
         Weekday::Sat => Some(AdministrativeHoliday::Saturday),
         Weekday::Sun => Some(AdministrativeHoliday::Sunday),
-        _ if is_year_end(d) => Some(AdministrativeHoliday::YearEnd),
         _ => None,
     })
 }

@@ -17,7 +17,16 @@
 //! | sanctions | [`sanction`] | V1–V7, SN1–SN3, D6 |
 //! | maintenance | [`maintenance`] | X1 |
 //! | posting items | [`posting`] | J7 |
+//! | accounts | [`account`] | A1 A2 |
+//! | applications | [`application`] | AP1 AP2 AP4 E6 (D1, AP3) |
+//! | access and lists | [`access`] | J2 J4 J8 SN1 SN2 SK6e L1 |
+//! | seeker information | [`seeker`] | SK1 SK7 |
+//! | rate limits | [`ratelimit`] | X2 |
+//! | annual reports | [`report`] | RP1 RP2 RP3 |
 
+pub mod access;
+pub mod account;
+pub mod application;
 pub mod calendar;
 pub mod deadline;
 pub mod eligibility;
@@ -29,9 +38,12 @@ pub mod message;
 pub mod period;
 pub mod posting;
 pub mod quota;
+pub mod ratelimit;
+pub mod report;
 pub mod retention;
 mod rule;
 pub mod sanction;
+pub mod seeker;
 
 pub use chrono::NaiveDate as Date;
 pub use error::{Result, RulesError};

@@ -132,6 +132,12 @@ fn kanji_digit(c: char) -> Option<char> {
 /// space, and kanji digits to ASCII where two or more stand together (`〇三` but not `第一`).
 pub fn normalize(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let neighbour_is = |i: usize, f: fn(char) -> bool| {
+        i.checked_sub(1)
+            .and_then(|j| chars.get(j))
+            .is_some_and(|&p| f(p))
+            || chars.get(i + 1).is_some_and(|&n| f(n))
+    };
     let mut out = String::with_capacity(text.len());
     for (i, &c) in chars.iter().enumerate() {
         let mapped = match c {
@@ -139,30 +145,27 @@ pub fn normalize(text: &str) -> String {
             '\u{3000}' => ' ',
             '\u{2010}'..='\u{2015}'
             | '\u{2212}'
-            | '\u{30FC}'
-            | '\u{FF70}'
             | '\u{FE63}'
             | '\u{2043}'
             | '\u{02D7}'
             | '\u{2500}'
             | '\u{2501}'
             | '\u{FE58}' => '-',
+            // The long-vowel marks ー and ｰ stand for a hyphen only next to digits: elsewhere they
+            // are part of words (メール, アットマーク).
+            '\u{30FC}' | '\u{FF70}' if neighbour_is(i, is_digitish) => '-',
             _ => match kanji_digit(c) {
-                Some(d)
-                    if i.checked_sub(1)
-                        .and_then(|j| chars.get(j))
-                        .and_then(|&p| kanji_digit(p))
-                        .is_some()
-                        || chars.get(i + 1).and_then(|&n| kanji_digit(n)).is_some() =>
-                {
-                    d
-                }
+                Some(d) if neighbour_is(i, |n| kanji_digit(n).is_some()) => d,
                 _ => c,
             },
         };
         out.push(mapped);
     }
     out
+}
+
+fn is_digitish(c: char) -> bool {
+    c.is_ascii_digit() || ('\u{FF10}'..='\u{FF19}').contains(&c) || kanji_digit(c).is_some()
 }
 
 fn digits(s: &str) -> String {
@@ -184,7 +187,7 @@ pub fn find_contacts(text: &str) -> Vec<Contact> {
     let mut found = Vec::new();
     for m in p.phone.find_iter(&n) {
         let s = m.as_str();
-        if before_is(&n, m.start(), |c| c.is_ascii_alphanumeric())
+        if before_is(&n, m.start(), |c| c.is_ascii_digit())
             || after_is(&n, m.end(), |c| c.is_ascii_digit())
         {
             continue;

@@ -20,8 +20,9 @@ macro_rules! rules {
                 match self { $( RuleId::$id => stringify!($id) ),+ }
             }
 
-            /// Whether the rule is a decision the system computes (a date, a yes/no, a state change),
-            /// as opposed to an obligation the organisation carries that software can only record.
+            /// Whether the rule is a decision this crate computes (a date, a yes/no, a state change).
+            /// Not decisions: obligations the organisation carries that software can only record
+            /// (J1, SK2 …), and mechanisms a service provides (J5 hashing, J6 the change feed).
             pub const fn is_decision(self) -> bool {
                 match self { $( RuleId::$id => $decision ),+ }
             }
@@ -74,8 +75,8 @@ rules! {
     J2 => (true, "the feed is served only to active S-JOB organisations"),
     J3 => (false, "changes learnt by the organisation go back to Hello Work through the employer"),
     J4 => (true, "every record carries the Hello Work attribution"),
-    J5 => (true, "postings are quoted unaltered: content hash and signature"),
-    J6 => (true, "changes and withdrawals reach subscribers: change feed and tombstones"),
+    J5 => (false, "postings are quoted unaltered: content hash and signature (job-feed mechanism)"),
+    J6 => (false, "changes and withdrawals reach subscribers: change feed and tombstones (job-feed mechanism)"),
     J7 => (true, "the labour-condition items no posting may omit"),
     J8 => (true, "organisation-added information is consented and kept apart"),
     J9 => (false, "an accepted posting becomes the organisation's own; its obligations are attested"),
