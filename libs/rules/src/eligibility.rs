@@ -171,10 +171,10 @@ pub fn eligibility(q: &EligibilityQuery) -> Result<Eligibility> {
             }
         }
     }
-    if let Some(revoked) = q.revoked_on {
-        if q.on < deadline::reapply_from(revoked)? {
-            failed.push(RuleId::E8);
-        }
+    if let Some(revoked) = q.revoked_on
+        && q.on < deadline::reapply_from(revoked)?
+    {
+        failed.push(RuleId::E8);
     }
     failed.sort();
     failed.dedup();

@@ -66,12 +66,12 @@ impl MaintenancePolicy {
         let at_local = |d: chrono::NaiveDate, t: NaiveTime| {
             jst::offset().from_local_datetime(&d.and_time(t)).single()
         };
-        if let Some((from, until)) = self.daily {
-            if from <= time && time < until {
-                if let Some(e) = at_local(day, until) {
-                    extend(e);
-                }
-            }
+        if let Some((from, until)) = self.daily
+            && from <= time
+            && time < until
+            && let Some(e) = at_local(day, until)
+        {
+            extend(e);
         }
         if let Some(from) = self.month_end_from {
             let last_of_month = day

@@ -299,18 +299,16 @@ pub fn decide(
             let (ended, kept): (Vec<Measure>, Vec<Measure>) = open
                 .into_iter()
                 .partition(|m| matches!(m.end, MeasureEnd::Fixed { last_day } if last_day < on));
-            if let Some(m) = ended.iter().find(|m| m.cause == RuleId::V5) {
-                if !remedied {
-                    return Ok(revoke(
-                        on,
-                        RuleId::V5,
-                        format!(
-                            "not remedied by the end of the suspension that began on {} (D6)",
-                            m.since
-                        ),
-                        true,
-                    ));
-                }
+            if !remedied && let Some(m) = ended.iter().find(|m| m.cause == RuleId::V5) {
+                return Ok(revoke(
+                    on,
+                    RuleId::V5,
+                    format!(
+                        "not remedied by the end of the suspension that began on {} (D6)",
+                        m.since
+                    ),
+                    true,
+                ));
             }
             if ended.is_empty() {
                 return Ok(Decision {

@@ -23,10 +23,10 @@ fn test_names() -> Vec<String> {
     for src in SOURCES {
         for line in src.lines() {
             let line = line.trim_start();
-            if let Some(rest) = line.strip_prefix("fn ") {
-                if let Some(name) = rest.split('(').next() {
-                    names.push(name.trim().to_owned());
-                }
+            if let Some(rest) = line.strip_prefix("fn ")
+                && let Some(name) = rest.split('(').next()
+            {
+                names.push(name.trim().to_owned());
             }
         }
     }
@@ -89,10 +89,10 @@ fn rule_ids_match_rules_md() {
                 found.push(id.to_owned());
             }
         }
-        if let Some(cell) = line.strip_prefix("| ").and_then(|l| l.split(" |").next()) {
-            if is_id(cell) {
-                found.push(cell.to_owned());
-            }
+        if let Some(cell) = line.strip_prefix("| ").and_then(|l| l.split(" |").next())
+            && is_id(cell)
+        {
+            found.push(cell.to_owned());
         }
     }
     assert!(found.len() > 60, "parsed only {found:?}");

@@ -1,0 +1,4 @@
+//! The `hwx` binary's commands as a library, so benchmarks and tests drive the same code the
+//! command line runs.
+
+pub mod rules;
