@@ -63,7 +63,10 @@ pub fn cpu_time(who: Who) -> Duration {
     };
     // Fields after the parenthesised command name; utime is field 14 of the whole line.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<u64> = rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
     let (a, b) = match who {
         Who::Own => (11, 12),
         Who::Children => (13, 14),

@@ -28,13 +28,20 @@ fn query(rng: &mut Rng) -> String {
         0 => format!(r#"{{"q":"business_day","date":"{d}"}}"#),
         1 => format!(r#"{{"q":"submission_deadline","registered":"{d}"}}"#),
         2 => format!(r#"{{"q":"bureau_email_due","registered":"{d}"}}"#),
-        3 => format!(r#"{{"q":"report_deadline","fiscal_year":{}}}"#, 2000 + rng.below(90)),
+        3 => format!(
+            r#"{{"q":"report_deadline","fiscal_year":{}}}"#,
+            2000 + rng.below(90)
+        ),
         4 => format!(r#"{{"q":"expiry_grace_end","expired":"{d}"}}"#),
         5 => format!(r#"{{"q":"suspension_last_day","start":"{d}"}}"#),
         6 => format!(r#"{{"q":"reapply_from","revoked":"{d}"}}"#),
         7 => format!(r#"{{"q":"email_reusable_from","closed":"{d}"}}"#),
         8 => format!(r#"{{"q":"retention","acquired":"{d}","accepted":null}}"#),
-        9 => format!(r#"{{"q":"maintenance","at":"{d}T{:02}:{:02}:00+09:00"}}"#, rng.below(24), rng.below(60)),
+        9 => format!(
+            r#"{{"q":"maintenance","at":"{d}T{:02}:{:02}:00+09:00"}}"#,
+            rng.below(24),
+            rng.below(60)
+        ),
         10 => format!(
             r#"{{"q":"eligible","service":"{}","kind":"{}","school":null,"regular_placements_3m":{},"suspension_order":false,"improvement_order":false,"revoked_on":null,"on":"{d}"}}"#,
             rng.pick(&["job", "seeker"]),
@@ -50,13 +57,20 @@ fn query(rng: &mut Rng) -> String {
                 "東京都千代田区霞が関1-2-2に住んでいます",
             ])
         ),
-        12 => format!(r#"{{"q":"national_holidays","year":{}}}"#, 1980 + rng.below(120)),
+        12 => format!(
+            r#"{{"q":"national_holidays","year":{}}}"#,
+            1980 + rng.below(120)
+        ),
         _ => r#"{"q":"no_such_query"}"#.to_owned(),
     }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(100_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(100_000);
     let mut rng = Rng::new(2026);
     let lines: Vec<String> = (0..n).map(|_| query(&mut rng)).collect();
     let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
@@ -112,17 +126,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     } else {
-        eprintln!("{} not built: build it with `cargo build --release -p hwx` to time the command", exe.display());
+        eprintln!(
+            "{} not built: build it with `cargo build --release -p hwx` to time the command",
+            exe.display()
+        );
     }
     std::fs::remove_file(&file).ok();
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!("rules-eval: {n} queries (best of 3)");
-    println!("  raw serde_json round-trip  wall {:8.1} ms  cpu {:8.1} ms  {:>10.0} lines/s  ({raw_bytes} bytes)", ms(raw_wall), ms(raw_cpu), rate(raw_wall));
-    println!("  evaluator, in process      wall {:8.1} ms  cpu {:8.1} ms  {:>10.0} queries/s  ratio to raw {:.2}x", ms(ev_wall), ms(ev_cpu), rate(ev_wall), ev_wall.as_secs_f64() / raw_wall.as_secs_f64());
+    println!(
+        "  raw serde_json round-trip  wall {:8.1} ms  cpu {:8.1} ms  {:>10.0} lines/s  ({raw_bytes} bytes)",
+        ms(raw_wall),
+        ms(raw_cpu),
+        rate(raw_wall)
+    );
+    println!(
+        "  evaluator, in process      wall {:8.1} ms  cpu {:8.1} ms  {:>10.0} queries/s  ratio to raw {:.2}x",
+        ms(ev_wall),
+        ms(ev_cpu),
+        rate(ev_wall),
+        ev_wall.as_secs_f64() / raw_wall.as_secs_f64()
+    );
     if cmd_wall != Duration::MAX {
-        println!("  `hwx rules eval` process   wall {:8.1} ms  cpu {:8.1} ms  {:>10.0} queries/s  ratio to raw {:.2}x", ms(cmd_wall), ms(cmd_cpu), rate(cmd_wall), cmd_wall.as_secs_f64() / raw_wall.as_secs_f64());
+        println!(
+            "  `hwx rules eval` process   wall {:8.1} ms  cpu {:8.1} ms  {:>10.0} queries/s  ratio to raw {:.2}x",
+            ms(cmd_wall),
+            ms(cmd_cpu),
+            rate(cmd_wall),
+            cmd_wall.as_secs_f64() / raw_wall.as_secs_f64()
+        );
     }
     Ok(())
 }
