@@ -61,6 +61,7 @@ fn p3_deadline_on_an_administrative_holiday_moves_back() {
         ("2026-12-29", "2026-12-28"),
         ("2026-05-06", "2026-05-01"), // Golden Week: 5/2–5/6 back to Friday 5/1
         ("2026-09-23", "2026-09-18"), // Silver Week: 9/19–9/23
+        ("2019-05-06", "2019-04-26"), // 2019's ten-day Golden Week, the longest run of holidays
     ] {
         assert_eq!(period::roll_back(d(raw)).unwrap(), d(rolled), "P3 {raw}");
     }
