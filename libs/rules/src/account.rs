@@ -29,7 +29,8 @@ impl LockoutPolicy {
         failures: u32,
         now: DateTime<FixedOffset>,
     ) -> Option<DateTime<FixedOffset>> {
-        (failures >= self.max_failures).then(|| now + self.lock_for)
+        (failures >= self.max_failures)
+            .then(|| now.checked_add_signed(self.lock_for).unwrap_or(now))
     }
 }
 

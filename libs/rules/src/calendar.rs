@@ -226,9 +226,7 @@ fn check_year(y: i32) -> Result<()> {
     if (FIRST_YEAR..=LAST_YEAR).contains(&y) {
         Ok(())
     } else {
-        Err(RulesError::OutsideCalendar {
-            date: date(y, 1, 1),
-        })
+        Err(RulesError::OutsideCalendar { year: y })
     }
 }
 
@@ -263,7 +261,7 @@ fn check_date(d: NaiveDate) -> Result<()> {
     if (FIRST_YEAR..=LAST_YEAR).contains(&d.year()) {
         Ok(())
     } else {
-        Err(RulesError::OutsideCalendar { date: d })
+        Err(RulesError::OutsideCalendar { year: d.year() })
     }
 }
 
@@ -288,6 +286,8 @@ fn is_year_end(d: NaiveDate) -> bool {
 
 /// Whether `d` is an administrative holiday (C1): a weekend, a national holiday, or Dec 29 – Jan 3.
 pub fn is_administrative_holiday(d: NaiveDate) -> Result<bool> {
+    // Checked first: a weekend of 1979 must not answer where a weekday of 1979 cannot.
+    check_date(d)?;
     Ok(matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
         || is_year_end(d)
         || is_national_holiday(d)?)
@@ -347,7 +347,7 @@ pub fn business_day_on_or_before(mut d: NaiveDate) -> Result<NaiveDate> {
     while !is_business_day(d)? {
         d = d
             .pred_opt()
-            .ok_or(RulesError::OutsideCalendar { date: d })?;
+            .ok_or(RulesError::OutsideCalendar { year: d.year() })?;
     }
     Ok(d)
 }
@@ -358,7 +358,7 @@ pub fn nth_business_day_after(mut d: NaiveDate, n: u32) -> Result<NaiveDate> {
     while left > 0 {
         d = d
             .succ_opt()
-            .ok_or(RulesError::OutsideCalendar { date: d })?;
+            .ok_or(RulesError::OutsideCalendar { year: d.year() })?;
         if is_business_day(d)? {
             left -= 1;
         }

@@ -58,10 +58,10 @@ pub struct ReportDates {
 /// deadline, so the Apr 20 due date is rolled back too; the grace is still counted from the day after
 /// the stated Apr 20 (「報告期限（４月20日）の翌日から１か月」).
 pub fn report_dates(fy: FiscalYear) -> Result<ReportDates> {
-    let year = fy.0 + 1;
-    let stated = NaiveDate::from_ymd_opt(year, 4, 20).ok_or_else(|| {
-        RulesError::invalid(RuleId::D3, format!("fiscal year {} out of range", fy.0))
-    })?;
+    let out_of_range =
+        || RulesError::invalid(RuleId::D3, format!("fiscal year {} out of range", fy.0));
+    let year = fy.0.checked_add(1).ok_or_else(out_of_range)?;
+    let stated = NaiveDate::from_ymd_opt(year, 4, 20).ok_or_else(out_of_range)?;
     Ok(ReportDates {
         due: period::roll_back(stated)?,
         grace_end: period::deadline_after(stated, Span::Months(1))?,

@@ -1,7 +1,5 @@
 //! The one error type of the rules crate: every variant knows the rule it comes from.
 
-use chrono::NaiveDate;
-
 use crate::RuleId;
 
 /// A question the rules cannot answer as asked.
@@ -9,11 +7,11 @@ use crate::RuleId;
 pub enum RulesError {
     /// The national-holiday rules are computed for 1980–2099 only (C2): the equinox formula holds there.
     #[error(
-        "{date} is outside the calendar this system computes ({first}–{last}); rule C2",
+        "year {year} is outside the calendar this system computes ({first}–{last}); rule C2",
         first = crate::calendar::FIRST_YEAR,
         last = crate::calendar::LAST_YEAR
     )]
-    OutsideCalendar { date: NaiveDate },
+    OutsideCalendar { year: i32 },
     /// An input that no rule accepts, with the rule that says why.
     #[error("{message}; rule {rule}")]
     Invalid { rule: RuleId, message: String },

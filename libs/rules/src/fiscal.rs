@@ -24,10 +24,11 @@ impl FiscalYear {
 
     /// March 31 that closes the fiscal year.
     pub fn last_day(self) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(self.0 + 1, 3, 31)
+        NaiveDate::from_ymd_opt(self.0.checked_add(1)?, 3, 31)
     }
 
+    /// The following fiscal year (saturating at the end of the representable range).
     pub fn next(self) -> Self {
-        FiscalYear(self.0 + 1)
+        FiscalYear(self.0.saturating_add(1))
     }
 }

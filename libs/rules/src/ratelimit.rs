@@ -27,7 +27,7 @@ pub struct RateDecision {
 
 impl RateLimit {
     fn interval(&self) -> Duration {
-        self.per / self.requests.max(1) as i32
+        self.per / i32::try_from(self.requests.max(1)).unwrap_or(i32::MAX)
     }
 
     /// X2: decide one request at `now`, given the stored theoretical arrival time (`None` at first).
@@ -37,9 +37,12 @@ impl RateLimit {
         now: DateTime<FixedOffset>,
     ) -> RateDecision {
         let interval = self.interval();
-        let tolerance = interval * self.burst.saturating_sub(1) as i32;
+        let tolerance = i32::try_from(self.burst.saturating_sub(1))
+            .ok()
+            .and_then(|b| interval.checked_mul(b))
+            .unwrap_or(Duration::MAX);
         let tat = tat.map_or(now, |t| t.max(now));
-        let allow_at = tat - tolerance;
+        let allow_at = tat.checked_sub_signed(tolerance).unwrap_or(now);
         if now < allow_at {
             RateDecision {
                 allowed: false,
@@ -50,7 +53,7 @@ impl RateLimit {
         } else {
             RateDecision {
                 allowed: true,
-                next_tat: tat + interval,
+                next_tat: tat.checked_add_signed(interval).unwrap_or(tat),
                 retry_after: None,
                 rule: RuleId::X2,
             }

@@ -195,7 +195,15 @@ fn c2_years_outside_1980_to_2099_are_refused_with_the_rule() {
         assert_eq!(e.rule(), hwx_rules::RuleId::C2);
         assert!(e.to_string().contains("1980–2099"), "{e}");
     }
-    assert!(calendar::is_business_day(d("2100-01-04")).is_err());
+    // Every day outside the range is refused, also those that are weekends or year-end days.
+    for date in ["2100-01-04", "1979-12-31", "1979-12-29", "2100-01-02"] {
+        assert_eq!(
+            calendar::is_business_day(d(date)).unwrap_err().rule(),
+            hwx_rules::RuleId::C2,
+            "{date}"
+        );
+        assert!(calendar::administrative_holiday(d(date)).is_err(), "{date}");
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! cannot be answered gets `{"error": "...", "rule": "ID" | null}`; the command goes on.
 
 use std::io::{self, BufRead, Write};
+use std::panic::AssertUnwindSafe;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use hwx_rules::eligibility::{self, ApplicationKind, EligibilityQuery, OrgKind, School, Service};
@@ -235,9 +236,16 @@ impl Evaluator {
             return error("empty line: expected a JSON query such as {\"q\":\"business_day\",\"date\":\"2026-12-29\"}".into(), None);
         }
         match serde_json::from_str::<Query>(line) {
-            Ok(q) => self
-                .evaluate(q)
-                .unwrap_or_else(|e| error(e.to_string(), Some(e.rule()))),
+            // A bug in one rule must not end the stream: the safety net turns it into an error
+            // answer on that line. The fuzz test below makes sure it is never needed.
+            Ok(q) => match std::panic::catch_unwind(AssertUnwindSafe(|| self.evaluate(q))) {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) => error(e.to_string(), Some(e.rule())),
+                Err(_) => error(
+                    "internal error while applying the rules; please report this query".into(),
+                    None,
+                ),
+            },
             Err(e) => error(describe(line, &e), None),
         }
     }
@@ -399,5 +407,173 @@ fn describe(line: &str, e: &serde_json::Error) -> String {
         }
         Some(Value::String(q)) => format!("malformed {q} query: {short}"),
         Some(other) => format!("`q` must be a string naming the query, got {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const QUERIES: &[&str] = &[
+        "national_holidays",
+        "business_day",
+        "submission_deadline",
+        "bureau_email_due",
+        "report_deadline",
+        "expiry_grace_end",
+        "suspension_last_day",
+        "reapply_from",
+        "email_reusable_from",
+        "retention",
+        "deletion",
+        "maintenance",
+        "eligible",
+        "message",
+        "quota",
+        "posting",
+        "validity_end",
+        "placement_window",
+        "sanction",
+    ];
+    const FIELDS: &[&str] = &[
+        "year",
+        "date",
+        "registered",
+        "fiscal_year",
+        "expired",
+        "start",
+        "revoked",
+        "closed",
+        "acquired",
+        "accepted",
+        "deletion_requested",
+        "blocked",
+        "service_ended",
+        "at",
+        "service",
+        "kind",
+        "school",
+        "regular_placements_3m",
+        "suspension_order",
+        "improvement_order",
+        "revoked_on",
+        "on",
+        "from",
+        "text",
+        "org_contacts",
+        "sent_today",
+        "n",
+        "posting",
+        "months",
+        "licence_expiry",
+        "application",
+        "event",
+        "history",
+        "standing",
+    ];
+
+    /// Values at the edges: extreme integers, dates at chrono's limits and the calendar's, odd text.
+    fn value() -> impl Strategy<Value = Value> {
+        let dates = prop::sample::select(vec![
+            "-262143-01-01",
+            "262142-12-31",
+            "1979-12-31",
+            "1980-01-01",
+            "2099-12-31",
+            "2100-01-01",
+            "2024-02-29",
+            "2026-12-29",
+            "0000-01-01",
+            "2026-02-30",
+        ])
+        .prop_map(|s| json!(s));
+        let instants = prop::sample::select(vec![
+            "9999-12-31T23:59:59+09:00",
+            "0000-01-01T00:00:00-23:59",
+            "2026-11-30T21:30:00+09:00",
+            "262142-12-31T23:59:59Z",
+        ])
+        .prop_map(|s| json!(s));
+        let ints = prop::sample::select(vec![
+            i64::MIN,
+            -1,
+            0,
+            1,
+            1000,
+            1001,
+            2026,
+            i64::from(i32::MAX),
+            i64::from(u32::MAX),
+            i64::MAX,
+        ])
+        .prop_map(|i| json!(i));
+        let words = prop::sample::select(vec![
+            "job",
+            "seeker",
+            "org",
+            "K1",
+            "K3",
+            "high",
+            "university",
+            "renewal",
+            "V2",
+            "V5",
+            "V5b",
+            "SN3",
+            "E3",
+            "〇〇〇〇〇〇〇〇〇〇〇",
+            "＠＠",
+            "",
+        ])
+        .prop_map(|s| json!(s));
+        let leaf = prop_oneof![
+            dates,
+            instants,
+            ints,
+            words,
+            any::<bool>().prop_map(|b| json!(b)),
+            Just(Value::Null),
+            "\\PC{0,24}".prop_map(|s| json!(s))
+        ];
+        leaf.prop_recursive(2, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(FIELDS.to_vec()).prop_map(str::to_owned),
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000),
+            ..ProptestConfig::default()
+        })]
+
+        /// Whatever the query, the answer is one JSON object, and never the panic safety net.
+        #[test]
+        fn any_query_gets_an_answer_without_panicking(
+            q in prop::sample::select(QUERIES.to_vec()),
+            fields in prop::collection::btree_map(prop::sample::select(FIELDS.to_vec()), value(), 0..8),
+        ) {
+            let mut obj = serde_json::Map::new();
+            obj.insert("q".into(), json!(q));
+            for (k, v) in fields {
+                obj.insert(k.to_owned(), v);
+            }
+            let line = Value::Object(obj).to_string();
+            let answer = Evaluator::new(&[], &[]).unwrap().answer(&line);
+            prop_assert!(answer.is_object(), "{line} -> {answer}");
+            let internal = answer["error"].as_str().is_some_and(|e| e.starts_with("internal error"));
+            prop_assert!(!internal, "{line} hit the panic safety net");
+        }
     }
 }
