@@ -1,7 +1,7 @@
 //! The smaller decisions: accounts, applications, access, lists, labels, seeker fields, rate
 //! limits and reports.
 
-use chrono::{DateTime, Duration, FixedOffset};
+use chrono::Duration;
 use hwx_rules::RuleId;
 use hwx_rules::access::{self, EnrolmentStatus, Listing};
 use hwx_rules::account::{self, LockoutPolicy, ResponsiblePerson};
@@ -11,11 +11,7 @@ use hwx_rules::ratelimit::RateLimit;
 use hwx_rules::report::{self, ReportFigures};
 use hwx_rules::seeker::{self, MandatoryInfo};
 
-use crate::d;
-
-fn at(s: &str) -> DateTime<FixedOffset> {
-    DateTime::parse_from_rfc3339(s).unwrap()
-}
+use crate::{at, d};
 
 #[test]
 fn a1_lockout_and_compromise_report() {

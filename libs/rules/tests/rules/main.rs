@@ -17,10 +17,17 @@ mod quota;
 mod retention;
 mod sanction;
 
+use chrono::{DateTime, FixedOffset};
 use hwx_rules::Date;
 
 /// `YYYY-MM-DD` → date, for tables.
 pub fn d(s: &str) -> Date {
     s.parse()
         .unwrap_or_else(|e| panic!("bad date {s:?} in a test table: {e}"))
+}
+
+/// RFC 3339 → instant, for tables.
+pub fn at(s: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("bad instant {s:?} in a test table: {e}"))
 }

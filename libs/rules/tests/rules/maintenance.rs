@@ -1,9 +1,6 @@
-use chrono::DateTime;
 use hwx_rules::maintenance::MaintenancePolicy;
 
-fn at(s: &str) -> DateTime<chrono::FixedOffset> {
-    DateTime::parse_from_rfc3339(s).unwrap()
-}
+use crate::at;
 
 #[test]
 fn x1_daily_and_month_end_windows() {

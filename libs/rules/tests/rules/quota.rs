@@ -1,12 +1,7 @@
-use chrono::{DateTime, FixedOffset};
 use hwx_rules::quota::{self, GuidanceQuota, MessageKind};
 use hwx_rules::{RuleId, jst};
 
-use crate::d;
-
-fn at(s: &str) -> DateTime<FixedOffset> {
-    DateTime::parse_from_rfc3339(s).unwrap()
-}
+use crate::{at, d};
 
 #[test]
 fn sk8_up_to_one_thousand_a_day() {

@@ -13,6 +13,13 @@ fn violation(rule: RuleId, on: &str) -> SanctionEvent {
     }
 }
 
+fn elapsed(on: &str, remedied: bool) -> SanctionEvent {
+    SanctionEvent::Elapsed {
+        on: d(on),
+        remedied,
+    }
+}
+
 fn decide(standing: &Standing, history: &[PastSanction], e: SanctionEvent) -> Decision {
     sanction::decide(standing, history, &e, &SanctionPolicy::default()).unwrap()
 }
@@ -168,23 +175,9 @@ fn v5_same_kind_right_after_resuming_revokes() {
 #[test]
 fn d6_v5_unremedied_at_suspension_end_revokes() {
     let s = decide(&Standing::Active, &[], violation(RuleId::V5, "2026-12-01")).standing;
-    let during = decide(
-        &s,
-        &[],
-        SanctionEvent::Elapsed {
-            on: d("2027-05-31"),
-            remedied: false,
-        },
-    );
+    let during = decide(&s, &[], elapsed("2027-05-31", false));
     assert_eq!(during.standing, s, "still inside the six months");
-    let end = decide(
-        &s,
-        &[],
-        SanctionEvent::Elapsed {
-            on: d("2027-06-01"),
-            remedied: false,
-        },
-    );
+    let end = decide(&s, &[], elapsed("2027-06-01", false));
     assert_eq!(
         end.standing,
         Standing::Revoked {
@@ -193,14 +186,7 @@ fn d6_v5_unremedied_at_suspension_end_revokes() {
         }
     );
     assert_eq!(end.effects, vec![RuleId::SN2, RuleId::E8]);
-    let remedied = decide(
-        &s,
-        &[],
-        SanctionEvent::Elapsed {
-            on: d("2027-06-01"),
-            remedied: true,
-        },
-    );
+    let remedied = decide(&s, &[], elapsed("2027-06-01", true));
     assert_eq!(
         (remedied.standing, remedied.resumed),
         (Standing::Active, vec![RuleId::V5])
@@ -210,14 +196,7 @@ fn d6_v5_unremedied_at_suspension_end_revokes() {
 #[test]
 fn d6_v2_suspension_ends_and_access_returns() {
     let s = decide(&Standing::Active, &[], violation(RuleId::V2, "2026-12-01")).standing;
-    let end = decide(
-        &s,
-        &[],
-        SanctionEvent::Elapsed {
-            on: d("2027-06-01"),
-            remedied: false,
-        },
-    );
+    let end = decide(&s, &[], elapsed("2027-06-01", false));
     assert_eq!(
         (end.standing, end.resumed),
         (Standing::Active, vec![RuleId::V2])
