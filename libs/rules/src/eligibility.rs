@@ -136,6 +136,10 @@ pub struct Eligibility {
 }
 
 /// Decide eligibility, naming every rule that fails (not only the first).
+///
+/// Which rules apply depends on the application (AP1): a withdrawal is always accepted; E2 bars
+/// only new admission (「新規に対象としない」), so only a use application; E3 asks for placements
+/// at use and renewal (「利用申請日（更新申請時を含む）」); E5 is the renewal case of E3.
 pub fn eligibility(q: &EligibilityQuery) -> Result<Eligibility> {
     let mut failed = Vec::new();
     if q.kind == OrgKind::K3 {
@@ -159,14 +163,23 @@ pub fn eligibility(q: &EligibilityQuery) -> Result<Eligibility> {
             ),
         ));
     }
-    if q.suspension_order || q.improvement_order {
+    let kind = q.application;
+    if kind == ApplicationKind::Withdrawal {
+        return Ok(Eligibility {
+            eligible: true,
+            rules: vec![],
+        });
+    }
+    if kind == ApplicationKind::Use && (q.suspension_order || q.improvement_order) {
         failed.push(RuleId::E2);
     }
-    if q.service == Service::Seeker {
+    if q.service == Service::Seeker
+        && matches!(kind, ApplicationKind::Use | ApplicationKind::Renewal)
+    {
         let kind_ok = matches!(q.kind, OrgKind::K1 | OrgKind::K2 | OrgKind::K4);
         if !kind_ok || q.regular_placements_3m == 0 {
             failed.push(RuleId::E3);
-            if q.application == ApplicationKind::Renewal && kind_ok {
+            if kind == ApplicationKind::Renewal && kind_ok {
                 failed.push(RuleId::E5);
             }
         }

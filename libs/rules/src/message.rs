@@ -66,7 +66,7 @@ pub const DEFAULT_PROMOTION_TERMS: &[&str] = &[
     "リクルートスーツ",
     "スーツ販売",
     "販売中",
-    "セール",
+    "バーゲン",
     "割引",
     "キャンペーン",
     "プレゼント",
@@ -91,32 +91,76 @@ impl Default for MessagePolicy {
 struct Patterns {
     phone: Regex,
     email: Regex,
-    postal: Regex,
-    address: Regex,
+    postal_marked: Regex,
+    postal_bare: Regex,
+    /// 丁目, 番地, 番…号: street-level on their own.
+    address_strong: Regex,
+    /// A prefecture or a municipality, a short place name, then block numbers (霞が関1-2-2).
+    address_block: Regex,
+    /// What may follow a bare postal code for it to be one: a prefecture or a municipality.
+    place_ahead: Regex,
 }
+
+/// The 47 prefectures (JIS X 0401 order).
+const PREFECTURES: &str = "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 新潟県 富山県 石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 大阪府 兵庫県 奈良県 和歌山県 鳥取県 島根県 岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県 沖縄県";
+
+/// Characters that, right after 市/区/町/村/郡/都/県, show a word rather than a place name
+/// (市内, 都合, 区間, 町会 …).
+const NOT_A_PLACE_AFTER: &str = "内外合度民役長立営政議場部間会販境";
+
+/// Units that, right after a number range, show a quantity rather than a block number (2-3名).
+const QUANTITY_UNITS: &str = "時日名円人件歳年月分回割倍%週ヶか万千個社店期級";
 
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| {
         // The patterns are constants; a failure to compile is a bug caught by every test.
         let re = |s: &str| Regex::new(s).unwrap_or_else(|e| panic!("bad built-in pattern: {e}"));
+        let place = format!(r"(?:{}|[\p{{Han}}ヶケ々]{{1,8}}?(?:市|区|町|村|郡))", PREFECTURES.replace(' ', "|"));
         Patterns {
             // Domestic `0…` or international `+81…` numbers in any grouping with `-`, `.`, spaces
             // or parentheses; the digit count is checked afterwards.
-            phone: re(
-                r"(?:\+\s?81[\s.-]?(?:\(0\))?[\s.-]?\(?|\(?0)[0-9]{1,4}\)?[\s.-]?\(?[0-9]{1,4}\)?[\s.-]?[0-9]{3,4}",
-            ),
+            phone: re(concat!(
+                r"(?:\+\s?81\s*[.-]?\s*(?:\(0\))?\s*[.-]?\s*\(?|\(?0)",
+                r"[0-9]{1,4}\)?\s*[.-]?\s*\(?[0-9]{1,4}\)?\s*[.-]?\s*[0-9]{3,4}"
+            )),
+            // The domain ends in a label of letters, so "at 3.30" is no address.
             email: re(concat!(
                 r"(?i)([a-z0-9][a-z0-9._%+-]*)\s*(?:@|\[at\]|\(at\)|\{at\}|\sat\s|アットマーク|アット|あっと)\s*",
-                r"([a-z0-9-]+(?:\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|\sdot\s|ドット|どっと)\s*[a-z0-9-]+)+)"
+                r"((?:[a-z0-9-]+\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|\sdot\s|ドット|どっと)\s*)+[a-z]{2,24})"
             )),
-            postal: re(r"(?:〒|郵便番号[:\s]*)\s*([0-9]{3})-?([0-9]{4})|([0-9]{3})-([0-9]{4})"),
-            address: re(concat!(
-                r"[0-9一二三四五六七八九十〇]+丁目|[0-9]+番地|[0-9]+番[0-9]+号|",
-                r"(?:都|道|府|県|市|区|町|村|郡)[^\s、。,.!?0-9]{0,10}?[0-9]{1,4}-[0-9]{1,4}(?:-[0-9]{1,4})?"
+            postal_marked: re(r"(?:〒|郵便番号)[:\s]*[0-9]{3}-?[0-9]{4}"),
+            postal_bare: re(r"[0-9]{3}-[0-9]{4}"),
+            address_strong: re(r"[0-9一二三四五六七八九十〇]+丁目|[0-9]+番地|[0-9]+番[0-9]+号"),
+            address_block: re(&format!(
+                r"({place})[^、。,.!?()（）:：0-9]{{0,12}}?[0-9]{{1,4}}-[0-9]{{1,4}}(?:-[0-9]{{1,4}})?"
             )),
+            place_ahead: re(&format!(r"^\s*{place}")),
         }
     })
+}
+
+/// Every match of `re` in `text` that `accept` keeps. A refused match does not hide a later one
+/// inside it: the search goes on from its second character.
+fn scan<'t>(
+    re: &Regex,
+    text: &'t str,
+    accept: impl Fn(&regex::Match<'t>) -> bool,
+) -> Vec<regex::Match<'t>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos <= text.len() {
+        let Some(m) = re.find_at(text, pos) else {
+            break;
+        };
+        if accept(&m) {
+            pos = m.end().max(m.start() + 1);
+            out.push(m);
+        } else {
+            pos = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    out
 }
 
 const KANJI_DIGITS: &str = "〇一二三四五六七八九";
@@ -185,27 +229,29 @@ pub fn find_contacts(text: &str) -> Vec<Contact> {
     let n = normalize(text);
     let p = patterns();
     let mut found = Vec::new();
-    for m in p.phone.find_iter(&n) {
-        let s = m.as_str();
-        if before_is(&n, m.start(), |c| c.is_ascii_digit())
-            || after_is(&n, m.end(), |c| c.is_ascii_digit())
-        {
-            continue;
-        }
+    let digit = |c: char| c.is_ascii_digit();
+    let national = |s: &str| {
         let d = digits(s);
-        let national = if s.trim_start().starts_with('+') {
+        if s.trim_start().starts_with('+') {
             // +81 3 … and +81 (0)3 … are both 03 …
             let rest = d.strip_prefix("81").unwrap_or(&d);
             format!("0{}", rest.strip_prefix('0').unwrap_or(rest))
         } else {
             d
-        };
-        if national.starts_with('0') && (10..=11).contains(&national.len()) {
-            found.push(Contact {
-                kind: ContactKind::Phone,
-                canonical: national,
-            });
         }
+    };
+    let phones = scan(&p.phone, &n, |m| {
+        let d = national(m.as_str());
+        !before_is(&n, m.start(), digit)
+            && !after_is(&n, m.end(), digit)
+            && d.starts_with('0')
+            && (10..=11).contains(&d.len())
+    });
+    for m in phones {
+        found.push(Contact {
+            kind: ContactKind::Phone,
+            canonical: national(m.as_str()),
+        });
     }
     for c in p.email.captures_iter(&n) {
         let (Some(local), Some(domain)) = (c.get(1), c.get(2)) else {
@@ -228,24 +274,35 @@ pub fn find_contacts(text: &str) -> Vec<Contact> {
             canonical: format!("{}@{domain}", local.as_str().to_lowercase()),
         });
     }
-    for c in p.postal.captures_iter(&n) {
-        let Some(m) = c.get(0) else { continue };
-        let marked = c.get(1).is_some();
-        if !marked
-            && (before_is(&n, m.start(), |c| c.is_ascii_digit() || c == '-')
-                || after_is(&n, m.end(), |c| c.is_ascii_digit() || c == '-'))
-        {
-            continue;
-        }
+    let mut postal: Vec<regex::Match> =
+        scan(&p.postal_marked, &n, |m| !after_is(&n, m.end(), digit));
+    // A bare 100-8916 is a postal code only where an address follows it: wage and headcount ranges
+    // (950-1200円) have the same shape.
+    postal.extend(scan(&p.postal_bare, &n, |m| {
+        !before_is(&n, m.start(), |c| digit(c) || c == '-')
+            && !after_is(&n, m.end(), |c| digit(c) || c == '-')
+            && p.place_ahead.is_match(&n[m.end()..])
+    }));
+    for m in postal {
         found.push(Contact {
             kind: ContactKind::PostalCode,
             canonical: digits(m.as_str()),
         });
     }
-    for m in p.address.find_iter(&n) {
-        if after_is(&n, m.end(), |c| c.is_ascii_digit()) {
-            continue;
-        }
+    let mut addresses = scan(&p.address_strong, &n, |_| true);
+    addresses.extend(scan(&p.address_block, &n, |m| {
+        let place_end = p
+            .address_block
+            .captures(m.as_str())
+            .and_then(|c| c.get(1))
+            .map_or(0, |g| g.end());
+        let word_after_place = m.as_str()[place_end..]
+            .chars()
+            .next()
+            .is_some_and(|c| NOT_A_PLACE_AFTER.contains(c));
+        !word_after_place && !after_is(&n, m.end(), |c| digit(c) || QUANTITY_UNITS.contains(c))
+    }));
+    for m in addresses {
         found.push(Contact {
             kind: ContactKind::Address,
             canonical: m.as_str().chars().filter(|c| !c.is_whitespace()).collect(),

@@ -42,9 +42,12 @@ pub struct Measure {
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum Standing {
     Active,
-    /// Suspended while any measure is open (SN1).
+    /// Suspended while any measure is open (SN1). `ended` keeps the causes of measures that ran
+    /// out while others kept the suspension: the organisation resumes from them too.
     Suspended {
         measures: Vec<Measure>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ended: Vec<RuleId>,
     },
     /// Revoked (SN2): final; the E8 bar runs from `on`.
     Revoked {
@@ -179,9 +182,9 @@ pub fn decide(
             format!("the organisation was revoked on {on} under {cause}; nothing further applies"),
         ));
     }
-    let open: Vec<Measure> = match standing {
-        Standing::Suspended { measures } => measures.clone(),
-        _ => Vec::new(),
+    let (open, ended_before): (Vec<Measure>, Vec<RuleId>) = match standing {
+        Standing::Suspended { measures, ended } => (measures.clone(), ended.clone()),
+        _ => (Vec::new(), Vec::new()),
     };
     let suspended = !open.is_empty();
     match *event {
@@ -212,7 +215,9 @@ pub fn decide(
                     suspended,
                 ));
             }
-            for past in history {
+            // V7 is no established violation (the facts are still being found), so the repeat
+            // clauses do not apply to it.
+            for past in history.iter().filter(|_| rule != RuleId::V7) {
                 if matches!(past.cause, RuleId::V2 | RuleId::V4) && past.resumed_on <= on {
                     return Ok(revoke(
                         on,
@@ -250,7 +255,10 @@ pub fn decide(
                 end,
             });
             Ok(Decision {
-                standing: Standing::Suspended { measures },
+                standing: Standing::Suspended {
+                    measures,
+                    ended: ended_before,
+                },
                 correction_request,
                 resumed: vec![],
                 effects: if suspended {
@@ -291,6 +299,7 @@ pub fn decide(
             Ok(settle(
                 kept,
                 lifted,
+                ended_before,
                 lifted_rule(cause),
                 "the correction is confirmed",
             ))
@@ -323,6 +332,7 @@ pub fn decide(
             Ok(settle(
                 kept,
                 ended,
+                ended_before,
                 RuleId::D6,
                 "the six-month suspension is over",
             ))
@@ -334,25 +344,18 @@ fn lifted_rule(cause: Option<RuleId>) -> RuleId {
     cause.unwrap_or(RuleId::SN1)
 }
 
-fn settle(kept: Vec<Measure>, ended: Vec<Measure>, rule: RuleId, why: &str) -> Decision {
-    let resumed: Vec<RuleId> = if kept.is_empty() {
-        ended.iter().map(|m| m.cause).collect()
-    } else {
-        vec![]
-    };
+fn settle(
+    kept: Vec<Measure>,
+    ended: Vec<Measure>,
+    ended_before: Vec<RuleId>,
+    rule: RuleId,
+    why: &str,
+) -> Decision {
+    let mut all_ended = ended_before;
+    all_ended.extend(ended.iter().map(|m| m.cause));
+    let done = kept.is_empty();
     Decision {
-        standing: if kept.is_empty() {
-            Standing::Active
-        } else {
-            Standing::Suspended {
-                measures: kept.clone(),
-            }
-        },
-        correction_request: false,
-        resumed,
-        effects: vec![],
-        rule,
-        reason: if kept.is_empty() {
+        reason: if done {
             format!("{why}: access is restored")
         } else {
             format!(
@@ -360,5 +363,17 @@ fn settle(kept: Vec<Measure>, ended: Vec<Measure>, rule: RuleId, why: &str) -> D
                 kept.len()
             )
         },
+        standing: if done {
+            Standing::Active
+        } else {
+            Standing::Suspended {
+                measures: kept,
+                ended: all_ended.clone(),
+            }
+        },
+        correction_request: false,
+        resumed: if done { all_ended } else { vec![] },
+        effects: vec![],
+        rule,
     }
 }

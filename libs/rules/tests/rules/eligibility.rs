@@ -168,3 +168,22 @@ fn e4_regular_employment() {
         RuleId::E4
     );
 }
+
+#[test]
+fn e2_e3_apply_by_application_kind() {
+    // A change application needs no placement record; a withdrawal is always accepted.
+    let mut x = q(Service::Seeker, OrgKind::K1);
+    x.regular_placements_3m = 0;
+    x.application = ApplicationKind::Change;
+    assert_eq!(rules(&x), vec![]);
+    let mut w = q(Service::Job, OrgKind::K1);
+    w.application = ApplicationKind::Withdrawal;
+    w.suspension_order = true;
+    w.revoked_on = Some(d("2026-01-01"));
+    assert_eq!(rules(&w), vec![]);
+    // E2 bars new admission only: a renewal under an improvement order is not refused by E2.
+    let mut r = q(Service::Job, OrgKind::K2);
+    r.application = ApplicationKind::Renewal;
+    r.improvement_order = true;
+    assert_eq!(rules(&r), vec![]);
+}

@@ -41,6 +41,11 @@ fn sk9_phone_numbers_in_every_common_form() {
         "〇九〇一二三四五六七八",
         "tel:0312345678",
         "TEL０３ー１２３４ー５６７８まで",
+        "平日10:00 090-1234-5678までお電話ください", // right after a time
+        "受付 9:00-17:00 03-1234-5678",
+        "12/01 03-1234-5678",
+        "ID:00123 0312345678",
+        "090 - 1234 - 5678",
     ];
     for p in phones {
         assert_eq!(kinds(p), vec![ContactKind::Phone], "SK9 phone {p:?}");
@@ -63,6 +68,10 @@ fn sk9_numbers_that_are_not_phones() {
         "第一希望は三月です",
         "時給1,200円",
         "12345678901234",
+        "時給950-1200円",
+        "日給800-1200円",
+        "勤務時間900-1800",
+        "従業員数 100-5000名",
     ] {
         assert_eq!(kinds(text), vec![], "SK9 false positive {text:?}");
     }
@@ -88,7 +97,13 @@ fn sk9_email_addresses_and_obfuscations() {
         message::find_contacts("Taro [at] Example [dot] com")[0].canonical,
         "taro@example.com"
     );
-    for text in ["meet at the station", "I am at home.", "@mention"] {
+    for text in [
+        "meet at the station",
+        "I am at home.",
+        "@mention",
+        "free at 3.30",
+        "meet at 10.30",
+    ] {
         assert_eq!(kinds(text), vec![], "SK9 not an email {text:?}");
     }
 }
@@ -100,8 +115,9 @@ fn sk9_postal_codes_with_or_without_the_mark() {
         "〒1008916",
         "〒 100-8916",
         "郵便番号：100-8916",
-        "100-8916",
+        "100-8916 東京都千代田区霞が関",
         "〒１００－８９１６",
+        "住所は160-0023新宿区西新宿です",
     ] {
         assert!(
             kinds(text).contains(&ContactKind::PostalCode),
@@ -112,6 +128,11 @@ fn sk9_postal_codes_with_or_without_the_mark() {
         kinds("1008916"),
         vec![],
         "a bare 7-digit number is not taken for a postal code"
+    );
+    assert_eq!(
+        kinds("100-8916"),
+        vec![],
+        "nor a bare NNN-NNNN with no address after it"
     );
 }
 
@@ -126,6 +147,13 @@ fn sk9_street_addresses() {
         "那覇市おもろまち2-1-1に住んでいます",
         "123番地",
         "東京都千代田区霞が関１－２－２",
+        "名古屋市中村区名駅1丁目1-4",
+        "東京都千代田区霞が関1丁目2-2",
+        "山田町1番地2",
+        "大字中野123番地4",
+        "東京都千代田区霞が関 1-2-2",
+        "大阪市北区梅田　3-1-3",
+        "東京都内にある千代田区霞が関1-2-2", // a refused match does not hide the real one
     ] {
         assert!(
             kinds(text).contains(&ContactKind::Address),
@@ -136,6 +164,13 @@ fn sk9_street_addresses() {
         "東京都内で働きたい",
         "大阪市の求人を探しています",
         "1-2年の経験",
+        "都合のよい時間帯は10-12時です",
+        "ご都合の良い日時を2-3候補お知らせください",
+        "県内で2-3名募集しています",
+        "市内の店舗で1-2名募集",
+        "勤務地：東京都内の各店舗（週3-5日）",
+        "道具の準備は8-9時",
+        "区間2-3km",
     ] {
         assert_eq!(kinds(text), vec![], "SK9 not an address {text:?}");
     }
@@ -201,8 +236,13 @@ fn v3_promotion_terms_are_flagged_not_refused() {
             .flags
             .is_empty()
     );
+    assert!(
+        p.check(Sender::Org, "法人セールス職の求人です", &[])
+            .flags
+            .is_empty(),
+        "セールス is a job, not a sale"
+    );
 }
-
 #[test]
 fn v3_promotion_terms_are_configurable() {
     let p = MessagePolicy::with_promotion_terms(["ｷｬﾝﾍﾟｰﾝ", "WEBINAR"]);

@@ -26,7 +26,7 @@ fn decide(standing: &Standing, history: &[PastSanction], e: SanctionEvent) -> De
 
 fn measure_end(dec: &Decision) -> MeasureEnd {
     match &dec.standing {
-        Standing::Suspended { measures } => measures.last().unwrap().end,
+        Standing::Suspended { measures, .. } => measures.last().unwrap().end,
         other => panic!("not suspended: {other:?}"),
     }
 }
@@ -217,7 +217,7 @@ fn sn1_corrected_lifts_until_corrected_but_not_fixed_measures() {
         },
     );
     match &lifted.standing {
-        Standing::Suspended { measures } => assert_eq!(
+        Standing::Suspended { measures, .. } => assert_eq!(
             measures.iter().map(|m| m.cause).collect::<Vec<_>>(),
             vec![RuleId::V3]
         ),
@@ -272,4 +272,61 @@ fn sn3_not_a_violation_is_refused() {
     )
     .unwrap_err();
     assert_eq!(e.rule(), RuleId::SN1);
+}
+
+#[test]
+fn v2_v5_measures_that_ended_under_another_are_remembered() {
+    // V1, then V2 while suspended. V2's six months end first, V1 is corrected later: the
+    // organisation resumes from both, so a later violation revokes under V2's clause.
+    let s = decide(&Standing::Active, &[], violation(RuleId::V1, "2026-12-01")).standing;
+    let s = decide(&s, &[], violation(RuleId::V2, "2026-12-05")).standing;
+    let s = decide(&s, &[], elapsed("2027-06-05", true)).standing;
+    assert!(matches!(&s, Standing::Suspended { ended, .. } if ended == &vec![RuleId::V2]));
+    let back = decide(
+        &s,
+        &[],
+        SanctionEvent::Corrected {
+            on: d("2027-07-01"),
+            cause: Some(RuleId::V1),
+        },
+    );
+    assert_eq!(back.standing, Standing::Active);
+    assert_eq!(back.resumed, vec![RuleId::V2, RuleId::V1]);
+    let history: Vec<PastSanction> = back
+        .resumed
+        .iter()
+        .map(|&cause| PastSanction {
+            cause,
+            resumed_on: d("2027-07-01"),
+        })
+        .collect();
+    let again = decide(
+        &Standing::Active,
+        &history,
+        violation(RuleId::V3, "2027-09-01"),
+    );
+    assert!(
+        matches!(
+            again.standing,
+            Standing::Revoked {
+                cause: RuleId::V2,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn v7_temporary_suspension_is_not_a_repeat() {
+    let history = [PastSanction {
+        cause: RuleId::V2,
+        resumed_on: d("2026-06-01"),
+    }];
+    let dec = decide(
+        &Standing::Active,
+        &history,
+        violation(RuleId::V7, "2027-01-10"),
+    );
+    assert_eq!(measure_end(&dec), MeasureEnd::Temporary);
 }
