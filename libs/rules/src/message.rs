@@ -116,7 +116,12 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         // The patterns are constants; a failure to compile is a bug caught by every test.
         let re = |s: &str| Regex::new(s).unwrap_or_else(|e| panic!("bad built-in pattern: {e}"));
-        let place = format!(r"(?:{}|[\p{{Han}}ヶケ々]{{1,8}}?(?:市|区|町|村|郡))", PREFECTURES.replace(' ', "|"));
+        // CJK ideographs by code point: `\p{Han}` would need the regex crate's `unicode-script`
+        // tables, which a build may or may not have depending on what else it links.
+        let place = format!(
+            r"(?:{}|[\u{{3400}}-\u{{4DBF}}\u{{4E00}}-\u{{9FFF}}\u{{F900}}-\u{{FAFF}}ヶケ々]{{1,8}}?(?:市|区|町|村|郡))",
+            PREFECTURES.replace(' ', "|")
+        );
         Patterns {
             // Domestic `0…` or international `+81…` numbers in any grouping with `-`, `.`, spaces
             // or parentheses; the digit count is checked afterwards.

@@ -294,3 +294,13 @@ fn help_explains_the_commands() {
         "{ids}"
     );
 }
+
+/// The golden file of README-style queries: `scripts/test` also runs it through a binary built
+/// without test dependencies, whose features (regex tables) can differ from this test build.
+#[test]
+fn eval_golden_answers_c2_d1_sk9_sk8_x1() {
+    let queries = include_str!("../data/readme-queries.ndjson");
+    let expected = include_str!("../data/readme-answers.ndjson");
+    let out = hwx(&["rules", "eval"], queries.as_bytes());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+}
