@@ -96,6 +96,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ev_out = ev_out?;
     let answers = ev_out.iter().filter(|&&b| b == b'\n').count();
     assert_eq!(answers, n, "one answer per query");
+    // A benchmark of failures measures nothing: every answer must come from the rules.
+    let internal = String::from_utf8_lossy(&ev_out)
+        .matches("internal error")
+        .count();
+    if internal > 0 {
+        return Err(format!("{internal} answers hit the panic safety net").into());
+    }
 
     // The real command, as a script would run it.
     let exe = std::env::current_exe()?.with_file_name("hwx");
