@@ -1,0 +1,282 @@
+//! Typed configuration: defaults → optional TOML file → `HWX_…` environment variables, validated at
+//! start. `hwx config` prints the result with secrets masked.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A value that is never printed: logs and `hwx config` show `********`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"********\""
+        })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "********" })
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line (production).
+    Json,
+    /// Human-readable (development).
+    #[default]
+    Pretty,
+}
+
+/// Maintenance-window policy (X1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MaintenanceMode {
+    /// The windows of the terms: daily 00:00–06:00 and month-end 21:30–06:00 JST.
+    Official,
+    /// No scheduled windows (development, demos); ops can still declare emergency maintenance.
+    #[default]
+    Off,
+}
+
+/// The whole configuration of an HWX process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Postgres URL. Each service works in its own schema of this database.
+    pub database_url: Secret,
+    /// Maximum connections per service pool.
+    pub database_max_connections: u32,
+    pub nats_url: String,
+    /// Prefix of every NATS subject and of the stream name; empty in production, unique per test.
+    pub subject_prefix: String,
+    /// Address of the REST gateway.
+    pub gateway_addr: SocketAddr,
+    /// gRPC address of each service.
+    pub registration_addr: SocketAddr,
+    pub job_feed_addr: SocketAddr,
+    pub seeker_matching_addr: SocketAddr,
+    pub messaging_addr: SocketAddr,
+    pub compliance_addr: SocketAddr,
+    pub reporting_addr: SocketAddr,
+    pub log_format: LogFormat,
+    /// `tracing` filter, e.g. `info,hwx=debug`.
+    pub log_filter: String,
+    pub maintenance: MaintenanceMode,
+    /// The clock: `system`, `fixed:2026-11-28T10:00:00+09:00` or `offset:+86400` (seconds), for
+    /// demos that need another day.
+    pub clock: String,
+    /// Ed25519 signing key for postings (J5), base64; generated for development when empty.
+    pub signing_key: Secret,
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: Secret::new("postgres://postgres@127.0.0.1:5432/hwx"),
+            database_max_connections: 10,
+            nats_url: "nats://127.0.0.1:4222".into(),
+            subject_prefix: String::new(),
+            gateway_addr: addr(8080),
+            registration_addr: addr(50051),
+            job_feed_addr: addr(50052),
+            seeker_matching_addr: addr(50053),
+            messaging_addr: addr(50054),
+            compliance_addr: addr(50055),
+            reporting_addr: addr(50056),
+            log_format: LogFormat::Pretty,
+            log_filter: "info".into(),
+            maintenance: MaintenanceMode::Off,
+            clock: "system".into(),
+            signing_key: Secret::default(),
+        }
+    }
+}
+
+/// The configuration cannot be used: which setting, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("{var}: {message}")]
+    Env { var: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Every setting with its environment variable, for `--help` texts and the env layer.
+pub const ENV_VARS: &[&str] = &[
+    "HWX_DATABASE_URL",
+    "HWX_DATABASE_MAX_CONNECTIONS",
+    "HWX_NATS_URL",
+    "HWX_SUBJECT_PREFIX",
+    "HWX_GATEWAY_ADDR",
+    "HWX_REGISTRATION_ADDR",
+    "HWX_JOB_FEED_ADDR",
+    "HWX_SEEKER_MATCHING_ADDR",
+    "HWX_MESSAGING_ADDR",
+    "HWX_COMPLIANCE_ADDR",
+    "HWX_REPORTING_ADDR",
+    "HWX_LOG_FORMAT",
+    "HWX_LOG_FILTER",
+    "HWX_MAINTENANCE",
+    "HWX_CLOCK",
+    "HWX_SIGNING_KEY",
+];
+
+impl Config {
+    /// Defaults, then `file` (when given), then the environment as `lookup` sees it.
+    pub fn load(
+        file: Option<&Path>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::File {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(lookup)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Load from `HWX_CONFIG` (a TOML file, optional) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let file = std::env::var_os("HWX_CONFIG").map(std::path::PathBuf::from);
+        Config::load(file.as_deref(), |k| std::env::var(k).ok())
+    }
+
+    fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: fmt::Display,
+        {
+            v.parse().map_err(|e: T::Err| ConfigError::Env {
+                var: var.into(),
+                message: format!("{v:?}: {e}"),
+            })
+        }
+        for var in ENV_VARS {
+            let Some(v) = lookup(var) else { continue };
+            match *var {
+                "HWX_DATABASE_URL" => self.database_url = Secret::new(v),
+                "HWX_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = parse(var, &v)?,
+                "HWX_NATS_URL" => self.nats_url = v,
+                "HWX_SUBJECT_PREFIX" => self.subject_prefix = v,
+                "HWX_GATEWAY_ADDR" => self.gateway_addr = parse(var, &v)?,
+                "HWX_REGISTRATION_ADDR" => self.registration_addr = parse(var, &v)?,
+                "HWX_JOB_FEED_ADDR" => self.job_feed_addr = parse(var, &v)?,
+                "HWX_SEEKER_MATCHING_ADDR" => self.seeker_matching_addr = parse(var, &v)?,
+                "HWX_MESSAGING_ADDR" => self.messaging_addr = parse(var, &v)?,
+                "HWX_COMPLIANCE_ADDR" => self.compliance_addr = parse(var, &v)?,
+                "HWX_REPORTING_ADDR" => self.reporting_addr = parse(var, &v)?,
+                "HWX_LOG_FORMAT" => {
+                    self.log_format = match v.as_str() {
+                        "json" => LogFormat::Json,
+                        "pretty" => LogFormat::Pretty,
+                        _ => {
+                            return Err(ConfigError::Env {
+                                var: (*var).into(),
+                                message: format!("{v:?}: use json or pretty"),
+                            });
+                        }
+                    }
+                }
+                "HWX_LOG_FILTER" => self.log_filter = v,
+                "HWX_MAINTENANCE" => {
+                    self.maintenance = match v.as_str() {
+                        "official" => MaintenanceMode::Official,
+                        "off" => MaintenanceMode::Off,
+                        _ => {
+                            return Err(ConfigError::Env {
+                                var: (*var).into(),
+                                message: format!("{v:?}: use official or off"),
+                            });
+                        }
+                    }
+                }
+                "HWX_CLOCK" => self.clock = v,
+                "HWX_SIGNING_KEY" => self.signing_key = Secret::new(v),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Fail fast at start on settings that cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database_url.expose();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid(
+                "database_url must be a postgres:// URL".into(),
+            ));
+        }
+        if !self.nats_url.starts_with("nats://") && !self.nats_url.starts_with("tls://") {
+            return Err(ConfigError::Invalid(format!(
+                "nats_url {:?} must be a nats:// URL",
+                self.nats_url
+            )));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database_max_connections must be at least 1".into(),
+            ));
+        }
+        if !self
+            .subject_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(ConfigError::Invalid(format!(
+                "subject_prefix {:?} may hold only letters, digits and _",
+                self.subject_prefix
+            )));
+        }
+        crate::clock::parse(&self.clock).map_err(ConfigError::Invalid)?;
+        Ok(())
+    }
+
+    /// The configuration as TOML, secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+    }
+}

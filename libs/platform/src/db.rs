@@ -1,0 +1,216 @@
+//! Postgres: one pool per service, one schema per service, migrations embedded in each service
+//! and run at start (and by `hwx migrate`). The pool works as a role that can touch only its own
+//! schema, so a service cannot read another's tables even by mistake.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Executor, PgPool};
+
+/// A schema migration embedded in a service (`migrations/NNNN_name.sql` via `include_str!`).
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// A database error, with what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("invalid schema name {0:?}: use lower-case letters, digits and _")]
+    SchemaName(String),
+    #[error("cannot connect to Postgres at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("migration {version} ({name}) of schema {schema} failed: {source}")]
+    Migration {
+        schema: String,
+        version: i64,
+        name: &'static str,
+        source: sqlx::Error,
+    },
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+/// A service's view of the database: its pool and its schema.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: PgPool,
+    schema: String,
+}
+
+/// `true` for a safe SQL identifier (we interpolate schema and role names).
+pub fn valid_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 50
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The role a service's pool works as.
+pub fn role_for(schema: &str) -> String {
+    format!("{schema}_svc")
+}
+
+fn redact(url: &str) -> String {
+    // postgres://user:password@host → postgres://user:***@host
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Database {
+    /// Create the schema and its role if needed, apply `migrations`, and open the service's pool.
+    pub async fn open(
+        url: &str,
+        schema: &str,
+        max_connections: u32,
+        migrations: &[Migration],
+    ) -> Result<Self, DbError> {
+        Self::migrate(url, schema, migrations).await?;
+        Self::connect(url, schema, max_connections).await
+    }
+
+    /// Open the service's pool on an existing schema: every connection works as the schema's role
+    /// with the schema on its search path.
+    pub async fn connect(url: &str, schema: &str, max_connections: u32) -> Result<Self, DbError> {
+        if !valid_identifier(schema) {
+            return Err(DbError::SchemaName(schema.into()));
+        }
+        let options: PgConnectOptions = url.parse().map_err(|source| DbError::Connect {
+            url: redact(url),
+            source,
+        })?;
+        let setup = format!(
+            "SET ROLE {role}; SET search_path TO {schema}",
+            role = role_for(schema)
+        );
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                let setup = setup.clone();
+                Box::pin(async move {
+                    conn.execute(sqlx::raw_sql(AssertSqlSafe(setup))).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|source| DbError::Connect {
+                url: redact(url),
+                source,
+            })?;
+        Ok(Database {
+            pool,
+            schema: schema.into(),
+        })
+    }
+
+    /// Apply the migrations not yet applied, each in its own transaction, under an advisory lock so
+    /// replicas starting together apply each once. Returns how many were applied.
+    pub async fn migrate(
+        url: &str,
+        schema: &str,
+        migrations: &[Migration],
+    ) -> Result<usize, DbError> {
+        if !valid_identifier(schema) {
+            return Err(DbError::SchemaName(schema.into()));
+        }
+        let role = role_for(schema);
+        let options: PgConnectOptions = url.parse().map_err(|source| DbError::Connect {
+            url: redact(url),
+            source,
+        })?;
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|source| DbError::Connect {
+                url: redact(url),
+                source,
+            })?;
+        let mut conn = admin.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+            .bind(format!("hwx-migrate-{schema}"))
+            .execute(&mut *conn)
+            .await?;
+        let result = async {
+            let setup = format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema};
+                 DO $$ BEGIN
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                     CREATE ROLE {role} NOLOGIN;
+                   END IF;
+                 END $$;
+                 GRANT {role} TO CURRENT_USER;
+                 GRANT USAGE, CREATE ON SCHEMA {schema} TO {role};
+                 CREATE TABLE IF NOT EXISTS {schema}._migrations (
+                   version bigint PRIMARY KEY,
+                   name text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now()
+                 );"
+            );
+            conn.execute(sqlx::raw_sql(AssertSqlSafe(setup))).await?;
+            let applied: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT version FROM {schema}._migrations"
+            )))
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut count = 0;
+            for m in migrations.iter().filter(|m| !applied.contains(&m.version)) {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let body = format!("SET LOCAL search_path TO {schema}; {}", m.sql);
+                tx.execute(sqlx::raw_sql(AssertSqlSafe(body)))
+                    .await
+                    .map_err(|source| DbError::Migration {
+                        schema: schema.into(),
+                        version: m.version,
+                        name: m.name,
+                        source,
+                    })?;
+                sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO {schema}._migrations (version, name) VALUES ($1, $2)"
+                )))
+                .bind(m.version)
+                .bind(m.name)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                count += 1;
+            }
+            // The service's role owns nothing but may use everything in its schema, and only there.
+            let grants = format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
+                 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};"
+            );
+            conn.execute(sqlx::raw_sql(AssertSqlSafe(grants))).await?;
+            Ok::<usize, DbError>(count)
+        }
+        .await;
+        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+            .bind(format!("hwx-migrate-{schema}"))
+            .execute(&mut *conn)
+            .await;
+        drop(conn);
+        admin.close().await;
+        result
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+}

@@ -1,0 +1,525 @@
+//! Events over NATS JetStream with a transactional outbox and an idempotent inbox.
+//!
+//! - A producer stages an event with [`stage`] in the same transaction as its state change: both
+//!   commit or neither does.
+//! - A [`Relay`] publishes staged events with `Nats-Msg-Id` = event id, waits for JetStream's ack,
+//!   then marks them sent. Several relays may run at once (`FOR UPDATE SKIP LOCKED`). A relay killed
+//!   after publishing but before marking publishes again; JetStream's duplicate window and the
+//!   consumers' inbox both drop the repeat.
+//! - A consumer ([`run_consumer`]) records the event id in its inbox in the same transaction as the
+//!   event's effect, so a replay is a no-op. It is a durable pull consumer, supervised: after a NATS
+//!   restart it reconnects and re-creates what is missing.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, AckKind, consumer, stream};
+use bytes::Bytes;
+use futures::StreamExt;
+use sqlx::{AssertSqlSafe, PgConnection, Row};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::db::{Database, Migration};
+
+/// The outbox, inbox and dead-letter tables every service schema has. Services list it first in
+/// their migrations; their own start at version 100.
+pub const MIGRATION: Migration = Migration {
+    version: 1,
+    name: "outbox_inbox",
+    sql: r#"
+CREATE TABLE outbox (
+    seq          bigserial PRIMARY KEY,
+    event_id     uuid NOT NULL UNIQUE,
+    subject      text NOT NULL,
+    payload      bytea NOT NULL,
+    traceparent  text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    published_at timestamptz
+);
+CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL;
+
+CREATE TABLE inbox (
+    consumer     text NOT NULL,
+    event_id     uuid NOT NULL,
+    subject      text NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, event_id)
+);
+
+CREATE TABLE dead_letters (
+    consumer   text NOT NULL,
+    event_id   uuid NOT NULL,
+    subject    text NOT NULL,
+    payload    bytea NOT NULL,
+    error      text NOT NULL,
+    failed_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, event_id)
+);
+
+-- Wake the relay as soon as an event commits (it also polls, so nothing waits on this).
+CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('hwx_outbox_' || TG_TABLE_SCHEMA, '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+"#,
+};
+
+/// An events error.
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error("cannot connect to NATS at {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("JetStream: {0}")]
+    JetStream(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+fn js_err(e: impl std::fmt::Display) -> EventsError {
+    EventsError::JetStream(e.to_string())
+}
+
+/// The connection to the event stream: one JetStream stream for every HWX subject under a prefix.
+#[derive(Debug, Clone)]
+pub struct Events {
+    js: jetstream::Context,
+    prefix: String,
+}
+
+impl Events {
+    /// Connect and create the stream if it does not exist (idempotent).
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, EventsError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("hwx")
+            .connect(url)
+            .await
+            .map_err(|e| EventsError::Connect {
+                url: url.into(),
+                message: e.to_string(),
+            })?;
+        let events = Events {
+            js: jetstream::new(client),
+            prefix: prefix.into(),
+        };
+        events.ensure_stream().await?;
+        Ok(events)
+    }
+
+    /// The stream name: `HWX`, or `HWX_<prefix>`.
+    pub fn stream_name(&self) -> String {
+        if self.prefix.is_empty() {
+            "HWX".into()
+        } else {
+            format!("HWX_{}", self.prefix)
+        }
+    }
+
+    /// The full NATS subject of an HWX subject (`hwx.registration.org.approved`).
+    pub fn subject(&self, subject: &str) -> String {
+        if self.prefix.is_empty() {
+            subject.into()
+        } else {
+            format!("{}.{subject}", self.prefix)
+        }
+    }
+
+    /// The HWX subject of a full NATS subject.
+    pub fn strip<'a>(&self, full: &'a str) -> &'a str {
+        if self.prefix.is_empty() {
+            full
+        } else {
+            full.strip_prefix(&self.prefix)
+                .and_then(|s| s.strip_prefix('.'))
+                .unwrap_or(full)
+        }
+    }
+
+    pub async fn ensure_stream(&self) -> Result<stream::Stream, EventsError> {
+        self.js
+            .get_or_create_stream(stream::Config {
+                name: self.stream_name(),
+                subjects: vec![self.subject("hwx.>")],
+                duplicate_window: Duration::from_secs(120),
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(js_err)
+    }
+
+    /// Delete the stream (tests clean up with this).
+    pub async fn delete_stream(&self) -> Result<(), EventsError> {
+        self.js
+            .delete_stream(self.stream_name())
+            .await
+            .map(|_| ())
+            .map_err(js_err)
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+}
+
+/// Stage an event in the caller's transaction. It is published after the transaction commits, and
+/// never if it rolls back.
+pub async fn stage(
+    conn: &mut PgConnection,
+    event_id: Uuid,
+    subject: &str,
+    payload: &[u8],
+    traceparent: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (event_id, subject, payload, traceparent) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(event_id)
+    .bind(subject)
+    .bind(payload)
+    .bind(traceparent)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Publishes staged events of one schema.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    db: Database,
+    events: Events,
+    batch: i64,
+}
+
+impl Relay {
+    pub fn new(db: Database, events: Events) -> Self {
+        Relay {
+            db,
+            events,
+            batch: 256,
+        }
+    }
+
+    /// Publish one batch and mark it sent; returns how many were published.
+    pub async fn publish_batch(&self) -> Result<usize, EventsError> {
+        self.publish(true).await
+    }
+
+    /// Publish one batch but die before marking it sent: what a relay killed at the worst moment
+    /// leaves behind. For tests of exactly-once delivery.
+    #[doc(hidden)]
+    pub async fn publish_batch_then_crash(&self) -> Result<usize, EventsError> {
+        self.publish(false).await
+    }
+
+    async fn publish(&self, mark: bool) -> Result<usize, EventsError> {
+        let mut tx = self.db.pool().begin().await?;
+        let rows = sqlx::query(
+            "SELECT seq, event_id, subject, payload, traceparent FROM outbox
+             WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(self.batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut acks = Vec::with_capacity(rows.len());
+        let mut seqs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event_id: Uuid = row.try_get("event_id")?;
+            let subject: String = row.try_get("subject")?;
+            let payload: Vec<u8> = row.try_get("payload")?;
+            let traceparent: Option<String> = row.try_get("traceparent")?;
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", event_id.to_string().as_str());
+            if let Some(tp) = &traceparent {
+                headers.insert("traceparent", tp.as_str());
+            }
+            let ack = self
+                .events
+                .js
+                .publish_with_headers(self.events.subject(&subject), headers, Bytes::from(payload))
+                .await
+                .map_err(js_err)?;
+            acks.push(ack);
+            seqs.push(row.try_get::<i64, _>("seq")?);
+        }
+        // Wait for every ack before marking: an unacknowledged event stays staged.
+        for ack in acks {
+            ack.await.map_err(js_err)?;
+        }
+        if !mark {
+            return Ok(seqs.len());
+        }
+        sqlx::query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1)")
+            .bind(&seqs)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(seqs.len())
+    }
+
+    /// Events staged and not yet published (outbox lag).
+    pub async fn pending(&self) -> Result<i64, EventsError> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                .fetch_one(self.db.pool())
+                .await?,
+        )
+    }
+
+    /// Publish until `shutdown`, woken by NOTIFY and at least every `poll`. On shutdown it
+    /// flushes what is staged before returning.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>, poll: Duration) {
+        let channel = format!("hwx_outbox_{}", self.db.schema());
+        let mut listener = match sqlx::postgres::PgListener::connect_with(self.db.pool()).await {
+            Ok(mut l) => match l.listen(&channel).await {
+                Ok(()) => Some(l),
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox relay: LISTEN failed, polling only");
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox relay: no listener, polling only");
+                None
+            }
+        };
+        loop {
+            loop {
+                match self.publish_batch().await {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        tracing::debug!(published = n, schema = self.db.schema(), "outbox relay")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, schema = self.db.schema(), "outbox relay: publish failed, retrying");
+                        break;
+                    }
+                }
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            let notified = async {
+                match listener.as_mut() {
+                    Some(l) => {
+                        let _ = l.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+/// One event as a consumer sees it.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub event_id: Uuid,
+    /// The HWX subject, without the deployment prefix.
+    pub subject: String,
+    pub payload: Bytes,
+    pub traceparent: Option<String>,
+    /// How many times JetStream has delivered it (1 the first time).
+    pub delivery: i64,
+}
+
+/// Why an event could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Try again later (a dependency is down).
+    #[error("retry: {0}")]
+    Retry(String),
+    /// The event can never be applied (malformed): it goes to the dead letters.
+    #[error("poison: {0}")]
+    Poison(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// A consumer's effect: runs inside the transaction that records the event in the inbox.
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(
+        &'a self,
+        event: &'a Delivered,
+        tx: &'a mut PgConnection,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+}
+
+/// How a consumer is set up.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    /// Durable name, unique per consuming service and purpose (`compliance-org-events`).
+    pub name: String,
+    /// HWX subject filter (`hwx.registration.>`).
+    pub filter: String,
+    /// Deliveries after which a failing event goes to the dead letters.
+    pub max_deliveries: i64,
+}
+
+/// Outcome of one delivery, for tests and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Applied,
+    /// Already in the inbox: a replay, nothing done.
+    Duplicate,
+    Retried,
+    DeadLettered,
+}
+
+/// Apply one delivery: inbox row and effect in one transaction.
+pub async fn apply<H: Handler>(
+    db: &Database,
+    consumer: &str,
+    handler: &H,
+    d: &Delivered,
+    max_deliveries: i64,
+) -> Result<Applied, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let inserted = sqlx::query("INSERT INTO inbox (consumer, event_id, subject) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(consumer)
+        .bind(d.event_id)
+        .bind(&d.subject)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if inserted == 0 {
+        tx.rollback().await?;
+        return Ok(Applied::Duplicate);
+    }
+    match handler.handle(d, &mut tx).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Applied::Applied)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            let poison = matches!(e, HandlerError::Poison(_)) || d.delivery >= max_deliveries;
+            if !poison {
+                tracing::warn!(consumer, event_id = %d.event_id, error = %e, "event not applied, will retry");
+                return Ok(Applied::Retried);
+            }
+            tracing::error!(consumer, event_id = %d.event_id, error = %e, "event dead-lettered");
+            sqlx::query(
+                "INSERT INTO dead_letters (consumer, event_id, subject, payload, error) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(consumer)
+            .bind(d.event_id)
+            .bind(&d.subject)
+            .bind(d.payload.as_ref())
+            .bind(e.to_string())
+            .execute(db.pool())
+            .await?;
+            Ok(Applied::DeadLettered)
+        }
+    }
+}
+
+/// Run a durable pull consumer until `shutdown`, re-creating it after any failure (NATS restart,
+/// deleted consumer) with a capped backoff.
+pub async fn run_consumer<H: Handler>(
+    db: Database,
+    events: Events,
+    spec: ConsumerSpec,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match consume(&db, &events, &spec, &handler, &mut shutdown).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(consumer = %spec.name, error = %e, retry_in = ?backoff, "consumer failed; re-creating");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+async fn consume<H: Handler>(
+    db: &Database,
+    events: &Events,
+    spec: &ConsumerSpec,
+    handler: &H,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), EventsError> {
+    let stream = events.ensure_stream().await?;
+    let consumer: consumer::PullConsumer = stream
+        .get_or_create_consumer(
+            &spec.name,
+            consumer::pull::Config {
+                durable_name: Some(spec.name.clone()),
+                filter_subject: events.subject(&spec.filter),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(30),
+                max_deliver: spec.max_deliveries + 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(js_err)?;
+    let mut messages = consumer.messages().await.map_err(js_err)?;
+    loop {
+        let next = tokio::select! {
+            m = messages.next() => m,
+            _ = shutdown.changed() => return Ok(()),
+        };
+        let Some(msg) = next else {
+            return Err(EventsError::JetStream("message stream ended".into()));
+        };
+        let msg = msg.map_err(js_err)?;
+        let headers = msg.headers.clone().unwrap_or_default();
+        let event_id = headers
+            .get("Nats-Msg-Id")
+            .and_then(|v| Uuid::parse_str(v.as_str()).ok());
+        let delivery = msg.info().map(|i| i.delivered).unwrap_or(1);
+        let Some(event_id) = event_id else {
+            tracing::error!(consumer = %spec.name, subject = %msg.subject, "event without a Nats-Msg-Id: terminated");
+            msg.ack_with(AckKind::Term).await.map_err(js_err)?;
+            continue;
+        };
+        let delivered = Delivered {
+            event_id,
+            subject: events.strip(msg.subject.as_str()).to_owned(),
+            payload: msg.payload.clone(),
+            traceparent: headers.get("traceparent").map(|v| v.as_str().to_owned()),
+            delivery,
+        };
+        match apply(db, &spec.name, handler, &delivered, spec.max_deliveries).await? {
+            Applied::Applied | Applied::Duplicate | Applied::DeadLettered => {
+                msg.ack().await.map_err(js_err)?
+            }
+            Applied::Retried => msg
+                .ack_with(AckKind::Nak(Some(
+                    Duration::from_millis(500) * delivery.clamp(1, 20) as u32,
+                )))
+                .await
+                .map_err(js_err)?,
+        }
+    }
+}
+
+/// Count rows of a table in the schema: a helper for tests and health checks.
+pub async fn count(db: &Database, table: &str) -> Result<i64, sqlx::Error> {
+    if !crate::db::valid_identifier(table) {
+        return Err(sqlx::Error::Protocol(format!("bad table name {table:?}")));
+    }
+    sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(db.pool())
+        .await
+}

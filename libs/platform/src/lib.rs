@@ -1,0 +1,13 @@
+//! `hwx-platform`: what every HWX service shares, written once.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`config`] | typed settings: defaults → file → `HWX_…` env, validated, printed masked |
+//! | [`clock`] | the injectable clock (system, fixed, offset) |
+//! | [`db`] | Postgres pool, one schema and role per service, embedded migrations |
+//! | [`events`] | NATS JetStream stream, transactional outbox + relay, idempotent inbox consumers |
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod events;

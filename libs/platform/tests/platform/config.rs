@@ -1,0 +1,112 @@
+use std::collections::HashMap;
+
+use hwx_platform::config::{Config, LogFormat, MaintenanceMode};
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+#[test]
+fn defaults_are_the_local_servers() {
+    let c = Config::load(None, env(&[])).unwrap();
+    assert_eq!(
+        c.database_url.expose(),
+        "postgres://postgres@127.0.0.1:5432/hwx"
+    );
+    assert_eq!(c.nats_url, "nats://127.0.0.1:4222");
+    assert_eq!(c.gateway_addr.to_string(), "127.0.0.1:8080");
+}
+
+#[test]
+fn file_then_env_override() {
+    let dir = std::env::temp_dir().join(format!("hwx-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hwx.toml");
+    std::fs::write(
+        &file,
+        "nats_url = \"nats://10.0.0.1:4222\"\nlog_format = \"json\"\nmaintenance = \"official\"\n",
+    )
+    .unwrap();
+    let c = Config::load(
+        Some(&file),
+        env(&[("HWX_NATS_URL", "nats://127.0.0.2:4222")]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.nats_url, "nats://127.0.0.2:4222",
+        "env wins over the file"
+    );
+    assert_eq!(
+        (c.log_format, c.maintenance),
+        (LogFormat::Json, MaintenanceMode::Official)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_settings_fail_fast_and_say_which() {
+    let e = Config::load(None, env(&[("HWX_GATEWAY_ADDR", "localhost")])).unwrap_err();
+    assert!(
+        e.to_string().starts_with("HWX_GATEWAY_ADDR: \"localhost\""),
+        "{e}"
+    );
+    let e = Config::load(None, env(&[("HWX_DATABASE_URL", "mysql://x")])).unwrap_err();
+    assert!(e.to_string().contains("postgres://"), "{e}");
+    let e = Config::load(None, env(&[("HWX_CLOCK", "tomorrow")])).unwrap_err();
+    assert!(e.to_string().contains("fixed:"), "{e}");
+    let e = Config::load(None, env(&[("HWX_LOG_FORMAT", "xml")])).unwrap_err();
+    assert!(e.to_string().contains("json or pretty"), "{e}");
+    let dir = std::env::temp_dir().join(format!("hwx-config-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hwx.toml");
+    std::fs::write(&file, "nats_urll = \"x\"\n").unwrap();
+    let e = Config::load(Some(&file), env(&[])).unwrap_err();
+    assert!(
+        e.to_string().contains("nats_urll"),
+        "unknown keys are refused: {e}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn printed_config_masks_secrets() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("HWX_DATABASE_URL", "postgres://hwx:s3cret@db:5432/hwx"),
+            ("HWX_SIGNING_KEY", "c2VjcmV0"),
+        ]),
+    )
+    .unwrap();
+    let printed = c.to_masked_toml();
+    assert!(
+        !printed.contains("s3cret") && !printed.contains("c2VjcmV0"),
+        "{printed}"
+    );
+    assert!(printed.contains("database_url = \"********\""), "{printed}");
+    assert!(!format!("{c:?}").contains("s3cret"));
+}
+
+#[test]
+fn clocks() {
+    use hwx_platform::clock;
+    let fixed = clock::parse("fixed:2026-11-28T10:00:00+09:00").unwrap();
+    assert_eq!(fixed.now_jst().to_rfc3339(), "2026-11-28T10:00:00+09:00");
+    let offset = clock::parse("offset:+86400").unwrap();
+    let diff = offset.now() - clock::SystemClock.now_utc_for_tests();
+    assert!((diff.num_seconds() - 86_400).abs() <= 2, "{diff}");
+    assert!(clock::parse("offset:soon").is_err());
+}
+
+trait NowUtc {
+    fn now_utc_for_tests(&self) -> chrono::DateTime<chrono::Utc>;
+}
+impl NowUtc for hwx_platform::clock::SystemClock {
+    fn now_utc_for_tests(&self) -> chrono::DateTime<chrono::Utc> {
+        hwx_platform::clock::Clock::now(self)
+    }
+}

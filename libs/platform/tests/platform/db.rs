@@ -1,0 +1,74 @@
+use hwx_platform::db::{Database, Migration};
+use hwx_testkit::TestEnv;
+
+const MIGRATIONS: &[Migration] = &[
+    hwx_platform::events::MIGRATION,
+    Migration {
+        version: 100,
+        name: "notes",
+        sql: "CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);",
+    },
+];
+
+#[tokio::test]
+async fn migrations_apply_once_and_are_recorded() {
+    let env = TestEnv::new().await;
+    let db = env.database("alpha", MIGRATIONS).await;
+    // A second start applies nothing.
+    let again = Database::migrate(&hwx_testkit::database_url(), db.schema(), MIGRATIONS)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _migrations ORDER BY version")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![1, 100]);
+    sqlx::query("INSERT INTO notes (body) VALUES ('x')")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_service_cannot_touch_another_services_schema() {
+    let env = TestEnv::new().await;
+    let alpha = env.database("alpha", MIGRATIONS).await;
+    let beta = env.database("beta", MIGRATIONS).await;
+    sqlx::query("INSERT INTO notes (body) VALUES ('beta only')")
+        .execute(beta.pool())
+        .await
+        .unwrap();
+    let sql = format!("SELECT count(*) FROM {}.notes", beta.schema());
+    let err = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+        .fetch_one(alpha.pool())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_failing_migration_leaves_nothing_half_applied() {
+    let env = TestEnv::new().await;
+    let db = env.database("alpha", MIGRATIONS).await;
+    let broken = [Migration {
+        version: 101,
+        name: "broken",
+        sql: "CREATE TABLE half (id int); SELECT no_such_function();",
+    }];
+    let err = Database::migrate(&hwx_testkit::database_url(), db.schema(), &broken)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("migration 101 (broken)"), "{err}");
+    let half: Option<String> = sqlx::query_scalar("SELECT to_regclass('half')::text")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        half, None,
+        "the table of the failed migration was rolled back"
+    );
+    env.cleanup().await;
+}

@@ -1,0 +1,135 @@
+//! `hwx-testkit`: every test gets its own Postgres schemas and its own NATS stream and subject
+//! prefix, so tests run in parallel against the real servers and leave nothing behind.
+//!
+//! The servers are the ones the README's commands start (`HWX_TEST_DATABASE_URL`,
+//! `HWX_TEST_NATS_URL`, defaulting to the local ones).
+
+use hwx_platform::db::{self, Database, Migration};
+use hwx_platform::events::Events;
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::PgPoolOptions;
+
+/// The Postgres the tests use.
+pub fn database_url() -> String {
+    std::env::var("HWX_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The NATS the tests use.
+pub fn nats_url() -> String {
+    std::env::var("HWX_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// One test's private corner of the real servers.
+#[derive(Debug)]
+pub struct TestEnv {
+    /// Unique per test: `t` + 12 hex digits. Schemas are `<id>_<service>`, the stream `HWX_<id>`.
+    pub id: String,
+    schemas: std::sync::Mutex<Vec<String>>,
+    events: Option<Events>,
+}
+
+impl TestEnv {
+    /// A fresh environment with its own stream.
+    pub async fn new() -> Self {
+        let id = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let events = Events::connect(&nats_url(), &id)
+            .await
+            .unwrap_or_else(|e| panic!("tests need NATS with JetStream at {}: {e}", nats_url()));
+        TestEnv {
+            id,
+            schemas: Default::default(),
+            events: Some(events),
+        }
+    }
+
+    /// The schema name for `service` in this test.
+    pub fn schema(&self, service: &str) -> String {
+        format!("{}_{service}", self.id)
+    }
+
+    /// A migrated database for `service`, dropped when the environment is.
+    pub async fn database(&self, service: &str, migrations: &[Migration]) -> Database {
+        let schema = self.schema(service);
+        self.schemas
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(schema.clone());
+        Database::open(&database_url(), &schema, 5, migrations)
+            .await
+            .unwrap_or_else(|e| panic!("tests need Postgres at {}: {e}", database_url()))
+    }
+
+    /// This test's event stream.
+    pub fn events(&self) -> Events {
+        self.events
+            .clone()
+            .unwrap_or_else(|| unreachable!("set in new"))
+    }
+
+    /// Drop the schemas, their roles and the stream now (also done on drop, in the background).
+    pub async fn cleanup(mut self) {
+        let schemas = std::mem::take(
+            &mut *self
+                .schemas
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let events = self.events.take();
+        drop_all(schemas, events).await;
+    }
+}
+
+async fn drop_all(schemas: Vec<String>, events: Option<Events>) {
+    if let Some(events) = events {
+        let _ = events.delete_stream().await;
+    }
+    if schemas.is_empty() {
+        return;
+    }
+    let Ok(pool) = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&database_url())
+        .await
+    else {
+        return;
+    };
+    for schema in schemas.iter().filter(|s| db::valid_identifier(s)) {
+        let role = db::role_for(schema);
+        let sql = format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE;
+             DO $$ BEGIN
+               IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                 EXECUTE 'DROP OWNED BY {role}'; EXECUTE 'DROP ROLE {role}';
+               END IF;
+             END $$;"
+        );
+        let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&pool).await;
+    }
+    pool.close().await;
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let schemas = std::mem::take(
+            &mut *self
+                .schemas
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let events = self.events.take();
+        if schemas.is_empty() && events.is_none() {
+            return;
+        }
+        // A failed test still cleans up: on a thread of its own, since Drop cannot await.
+        let handle = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(drop_all(schemas, events));
+            }
+        });
+        let _ = handle.join();
+    }
+}
