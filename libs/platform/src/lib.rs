@@ -6,8 +6,10 @@
 //! | [`clock`] | the injectable clock (system, fixed, offset) |
 //! | [`db`] | Postgres pool, one schema and role per service, embedded migrations |
 //! | [`events`] | NATS JetStream stream, transactional outbox + relay, idempotent inbox consumers |
+//! | [`grpc`] | one error type → `tonic::Code` + rule ID in the details; a server with health and reflection |
 
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod events;
+pub mod grpc;

@@ -1,0 +1,61 @@
+//! The registration service: accounts, organisations, applications, enrolments and the public
+//! lists (RULES §1–§3, §5, L1).
+//!
+//! `serve` starts the gRPC server (with health and reflection) and the outbox relay; every state
+//! change commits with its event.
+
+mod api;
+pub mod auth;
+mod convert;
+pub mod events;
+pub mod pdf;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hwx_platform::clock::SharedClock;
+use hwx_platform::db::{Database, Migration};
+use hwx_platform::events::{Events, Relay};
+use hwx_platform::grpc::{self, Running};
+use hwx_proto::registration::v1::registration_service_server::RegistrationServiceServer;
+use tokio::sync::watch;
+
+pub use api::Registration;
+
+/// The schema this service owns.
+pub const SCHEMA: &str = "registration";
+
+/// Migrations, in order: the platform's outbox/inbox, then this service's tables.
+pub const MIGRATIONS: &[Migration] = &[
+    hwx_platform::events::MIGRATION,
+    Migration {
+        version: 100,
+        name: "registration",
+        sql: include_str!("../migrations/0100_registration.sql"),
+    },
+];
+
+/// A running registration service.
+#[derive(Debug)]
+pub struct Service {
+    pub grpc: Running,
+    pub relay: tokio::task::JoinHandle<()>,
+}
+
+/// Serve on `addr` (port 0 picks a free one) until `shutdown`; the relay flushes staged events
+/// before it stops.
+pub async fn serve(
+    db: Database,
+    events: Events,
+    clock: SharedClock,
+    addr: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<Service> {
+    let relay = tokio::spawn(
+        Relay::new(db.clone(), events).run(shutdown.clone(), Duration::from_millis(500)),
+    );
+    let service = RegistrationServiceServer::new(Registration::new(db, clock));
+    let grpc = grpc::serve(service, addr, shutdown).await?;
+    tracing::info!(addr = %grpc.addr, "registration serving");
+    Ok(Service { grpc, relay })
+}

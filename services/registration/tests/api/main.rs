@@ -1,0 +1,181 @@
+//! The registration service over real gRPC, against real Postgres and NATS (one schema and
+//! stream per test).
+
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed, and says where
+
+mod story;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use hwx_platform::clock::ManualClock;
+use hwx_platform::db::Database;
+use hwx_proto::common::v1 as common;
+use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
+use hwx_proto::registration::v1::*;
+use hwx_registration::auth;
+use hwx_testkit::TestEnv;
+use tokio::sync::watch;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+#[allow(missing_debug_implementations)] // holds a client and a running server
+pub struct Harness {
+    pub env: TestEnv,
+    pub db: Database,
+    pub clock: ManualClock,
+    pub client: RegistrationServiceClient<Channel>,
+    stop: watch::Sender<bool>,
+    service: Option<hwx_registration::Service>,
+}
+
+impl Harness {
+    /// A registration service on a free port, its clock at `at`.
+    pub async fn start(at: &str) -> Harness {
+        let env = TestEnv::new().await;
+        let db = env
+            .database("registration", hwx_registration::MIGRATIONS)
+            .await;
+        let clock = ManualClock::new(
+            DateTime::parse_from_rfc3339(at)
+                .unwrap()
+                .with_timezone(&Utc),
+        );
+        let (stop, stopped) = watch::channel(false);
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let service = hwx_registration::serve(
+            db.clone(),
+            env.events(),
+            Arc::new(clock.clone()),
+            addr,
+            stopped,
+        )
+        .await
+        .unwrap();
+        let client = RegistrationServiceClient::connect(format!("http://{}", service.grpc.addr))
+            .await
+            .unwrap();
+        Harness {
+            env,
+            db,
+            clock,
+            client,
+            stop,
+            service: Some(service),
+        }
+    }
+
+    pub fn advance_days(&self, days: i64) {
+        self.clock.advance(Duration::days(days));
+    }
+
+    /// A staff account made directly in the database: operations bootstrap the first one.
+    pub async fn staff(&self, email: &str, role: &str, bureau: Option<&str>) -> String {
+        let hash = auth::hash_password("correct horse battery".into())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO accounts (id, email, password_hash, role, bureau_code) VALUES ($1, $2, $3, $4, $5)")
+            .bind(Uuid::now_v7())
+            .bind(email)
+            .bind(hash)
+            .bind(role)
+            .bind(bureau)
+            .execute(self.db.pool())
+            .await
+            .unwrap();
+        self.login(email, "correct horse battery").await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let s = self
+            .client
+            .clone()
+            .login(LoginRequest {
+                email: email.into(),
+                password: password.into(),
+            })
+            .await
+            .unwrap();
+        s.into_inner().token
+    }
+
+    /// Sign up an organisation account, log in and register the organisation.
+    pub async fn organisation(
+        &self,
+        email: &str,
+        kind: common::OrgKind,
+        school: common::School,
+        prefecture: &str,
+    ) -> (String, Organisation) {
+        let mut c = self.client.clone();
+        c.create_account(CreateAccountRequest {
+            email: email.into(),
+            password: "a long enough password".into(),
+            role: common::Role::Org as i32,
+            bureau_code: String::new(),
+        })
+        .await
+        .unwrap();
+        let token = self.login(email, "a long enough password").await;
+        let org = c
+            .register_organisation(authed(
+                &token,
+                RegisterOrganisationRequest {
+                    organisation: Some(org_input(kind, school, prefecture)),
+                },
+            ))
+            .await
+            .unwrap();
+        (token, org.into_inner())
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(s) = self.service.take() {
+            let _ = s.grpc.handle.await;
+            let _ = s.relay.await;
+        }
+        self.env.cleanup().await;
+    }
+}
+
+pub fn authed<T>(token: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+pub fn person(name: &str) -> ResponsiblePerson {
+    ResponsiblePerson {
+        name: name.into(),
+        contact: "03-1234-5678".into(),
+        full_time: true,
+    }
+}
+
+pub fn org_input(kind: common::OrgKind, school: common::School, prefecture: &str) -> Organisation {
+    Organisation {
+        name: "株式会社ハローキャリア".into(),
+        kind: kind as i32,
+        school: school as i32,
+        licence_number: "13-ユ-300001".into(),
+        licence_expiry: Some(common::Date {
+            year: 2029,
+            month: 3,
+            day: 31,
+        }),
+        address: "東京都千代田区丸の内1-1-1".into(),
+        prefecture_code: prefecture.into(),
+        handles_subsidies: true,
+        certifications: vec!["プライバシーマーク".into()],
+        contact_person: Some(person("山田太郎")),
+        pi_manager: Some(person("佐藤花子")),
+        ..Default::default()
+    }
+}
+
+/// The rule ID a refusal carries.
+pub fn rule(status: &tonic::Status) -> Option<String> {
+    hwx_platform::grpc::rule_of(status)
+}

@@ -1,0 +1,573 @@
+use std::time::Duration as StdDuration;
+
+use futures_lite_wait::wait_until;
+use hwx_proto::common::v1 as common;
+use hwx_proto::events::v1 as ev;
+use hwx_proto::registration::v1::*;
+use prost::Message;
+use tonic::Code;
+
+use crate::{Harness, authed, rule};
+
+mod futures_lite_wait {
+    use std::future::Future;
+    use std::time::Duration;
+
+    /// Poll `check` until it holds or 10 s pass.
+    pub async fn wait_until<F, Fut>(mut check: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if check().await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+}
+
+fn job() -> i32 {
+    common::ServiceCode::Job as i32
+}
+
+#[tokio::test]
+async fn ap1_ap2_ap4_l1_sign_up_apply_submit_approve_listed() {
+    // Friday 2026-11-27, 10:00 JST.
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+    let (org_token, org) = h
+        .organisation(
+            "info@hello-career.example.jp",
+            common::OrgKind::K1,
+            common::School::Unspecified,
+            "13",
+        )
+        .await;
+    assert_eq!(
+        org.bureau_email_due,
+        Some(common::Date {
+            year: 2026,
+            month: 12,
+            day: 2
+        }),
+        "D2: third business day"
+    );
+
+    let app = c
+        .create_application(authed(
+            &org_token,
+            CreateApplicationRequest {
+                organisation_id: org.id.clone(),
+                service: job(),
+                kind: 1,
+                regular_placements_3m: 0,
+                content_changed: false,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(app.status, ApplicationStatus::Registered as i32);
+    assert_eq!(
+        app.submission_deadline,
+        Some(common::Date {
+            year: 2026,
+            month: 12,
+            day: 11
+        }),
+        "D1: 14 days, 12/11 Friday"
+    );
+
+    let pdf = c
+        .get_application_pdf(authed(
+            &org_token,
+            GetApplicationRequest { id: app.id.clone() },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(pdf.pdf.starts_with(b"%PDF-1.4") && pdf.pdf.ends_with(b"%%EOF\n"));
+    let text = String::from_utf8_lossy(&pdf.pdf);
+    assert!(
+        text.contains(&hwx_registration::pdf::encoded("株式会社ハローキャリア")),
+        "the PDF carries the organisation's name"
+    );
+    assert!(
+        text.contains(&hwx_registration::pdf::encoded("代表者氏名（自署）")),
+        "and a field for the representative's name"
+    );
+
+    // Three days on, the Tokyo bureau (13) receives the signed PDF and approves.
+    h.advance_days(3);
+    let bureau = h
+        .staff(
+            "officer@tokyo-roudoukyoku.example.go.jp",
+            "bureau",
+            Some("13"),
+        )
+        .await;
+    let submitted = c
+        .record_submission(authed(
+            &bureau,
+            RecordSubmissionRequest {
+                application_id: app.id.clone(),
+                received_on: None,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(submitted.status, ApplicationStatus::Submitted as i32);
+    let approved = c
+        .decide_application(authed(
+            &bureau,
+            DecideApplicationRequest {
+                application_id: app.id.clone(),
+                approve: true,
+                note: "書類確認済み".into(),
+                validity_months: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(approved.status, ApplicationStatus::Approved as i32);
+    // Sessions last 12 hours: the organisation logs in again three days on.
+    let org_token = h
+        .login("info@hello-career.example.jp", "a long enough password")
+        .await;
+
+    let enrolments = c
+        .list_enrolments(authed(
+            &org_token,
+            ListEnrolmentsRequest {
+                organisation_id: org.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .enrolments;
+    assert_eq!(enrolments.len(), 1);
+    assert_eq!(enrolments[0].status, common::EnrolmentStatus::Active as i32);
+    assert_eq!(
+        enrolments[0].valid_until,
+        Some(common::Date {
+            year: 2027,
+            month: 11,
+            day: 29
+        }),
+        "D8: one year from 11/30"
+    );
+
+    // L1: public, no login.
+    let list = c
+        .list_public_organisations(ListPublicOrganisationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .organisations;
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        (list[0].name.as_str(), list[0].suspended),
+        ("株式会社ハローキャリア", false)
+    );
+
+    // The approval reached NATS through the outbox, exactly once.
+    let js = h.env.events();
+    let stream = js.ensure_stream().await.unwrap();
+    let published = wait_until(|| {
+        let stream = stream.clone();
+        async move {
+            let mut s = stream.clone();
+            s.info()
+                .await
+                .map(|i| i.state.messages >= 2)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    assert!(published, "org.registered and org.approved were published");
+    let msg = stream
+        .get_last_raw_message_by_subject(&js.subject("hwx.registration.org.approved"))
+        .await
+        .unwrap();
+    let event = ev::OrgApproved::decode(msg.payload.as_ref()).unwrap();
+    assert_eq!(event.organisation_id, org.id);
+    assert_eq!(
+        event.valid_until,
+        Some(common::Date {
+            year: 2027,
+            month: 11,
+            day: 29
+        })
+    );
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn e1_e3_e8_ap4_d1_refusals_name_their_rule() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+
+    // E1: a high school may not use S-JOB.
+    let (t, org) = h
+        .organisation(
+            "career@high.example.ed.jp",
+            common::OrgKind::K3,
+            common::School::High,
+            "13",
+        )
+        .await;
+    let e = c
+        .create_application(authed(
+            &t,
+            CreateApplicationRequest {
+                organisation_id: org.id,
+                service: job(),
+                kind: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), rule(&e).as_deref()),
+        (Code::FailedPrecondition, Some("E1")),
+        "{e:?}"
+    );
+
+    // E3: a university (K3) may not use S-SEEKER.
+    let (t, org) = h
+        .organisation(
+            "career@univ.example.ac.jp",
+            common::OrgKind::K3,
+            common::School::University,
+            "13",
+        )
+        .await;
+    let e = c
+        .create_application(authed(
+            &t,
+            CreateApplicationRequest {
+                organisation_id: org.id,
+                service: common::ServiceCode::Seeker as i32,
+                kind: 1,
+                regular_placements_3m: 5,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), rule(&e).as_deref()),
+        (Code::FailedPrecondition, Some("E3")),
+        "{e:?}"
+    );
+
+    // E8: revoked two years ago.
+    let (t, org) = h
+        .organisation(
+            "info@revoked.example.jp",
+            common::OrgKind::K1,
+            common::School::Unspecified,
+            "13",
+        )
+        .await;
+    sqlx::query("UPDATE organisations SET revoked_on = '2024-11-27' WHERE id = $1::uuid")
+        .bind(&org.id)
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    let e = c
+        .create_application(authed(
+            &t,
+            CreateApplicationRequest {
+                organisation_id: org.id,
+                service: job(),
+                kind: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), rule(&e).as_deref()),
+        (Code::FailedPrecondition, Some("E8")),
+        "{e:?}"
+    );
+    assert!(e.message().contains("E8"), "{}", e.message());
+
+    // AP4: an officer of another bureau (Osaka, 27) may not approve a Tokyo application.
+    let (t, org) = h
+        .organisation(
+            "info@tokyo-agency.example.jp",
+            common::OrgKind::K1,
+            common::School::Unspecified,
+            "13",
+        )
+        .await;
+    let app = c
+        .create_application(authed(
+            &t,
+            CreateApplicationRequest {
+                organisation_id: org.id,
+                service: job(),
+                kind: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let osaka = h
+        .staff(
+            "officer@osaka-roudoukyoku.example.go.jp",
+            "bureau",
+            Some("27"),
+        )
+        .await;
+    let e = c
+        .record_submission(authed(
+            &osaka,
+            RecordSubmissionRequest {
+                application_id: app.id.clone(),
+                received_on: None,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), rule(&e).as_deref()),
+        (Code::PermissionDenied, Some("AP4")),
+        "{e:?}"
+    );
+
+    // D1: the signed PDF arrives after the deadline (12/11).
+    let tokyo = h
+        .staff(
+            "officer@tokyo-roudoukyoku.example.go.jp",
+            "bureau",
+            Some("13"),
+        )
+        .await;
+    let late = Some(common::Date {
+        year: 2026,
+        month: 12,
+        day: 14,
+    });
+    let e = c
+        .record_submission(authed(
+            &tokyo,
+            RecordSubmissionRequest {
+                application_id: app.id.clone(),
+                received_on: late,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), rule(&e).as_deref()),
+        (Code::FailedPrecondition, Some("D1")),
+        "{e:?}"
+    );
+    assert!(e.message().contains("2026-12-11"), "{}", e.message());
+    // Approving without a submission is refused by AP4.
+    let e = c
+        .decide_application(authed(
+            &tokyo,
+            DecideApplicationRequest {
+                application_id: app.id,
+                approve: true,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(rule(&e).as_deref(), Some("AP4"), "{e:?}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn e7_email_of_an_account_closed_three_years_ago_is_refused() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    sqlx::query("INSERT INTO accounts (id, email, password_hash, role, closed_on) VALUES (gen_random_uuid(), 'old@agency.example.jp', 'x', 'org', '2023-11-27')")
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    let e = h
+        .client
+        .clone()
+        .create_account(CreateAccountRequest {
+            email: "Old@Agency.example.jp".into(),
+            password: "a long enough password".into(),
+            role: common::Role::Org as i32,
+            bureau_code: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), rule(&e).as_deref()),
+        (Code::FailedPrecondition, Some("E7")),
+        "{e:?}"
+    );
+    assert!(
+        e.message().contains("2028-11-27"),
+        "says from when it is free again: {}",
+        e.message()
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a1_lockout_and_compromise_report() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+    let (token, _) = h
+        .organisation(
+            "info@lock.example.jp",
+            common::OrgKind::K2,
+            common::School::Unspecified,
+            "01",
+        )
+        .await;
+    for _ in 0..5 {
+        let e = c
+            .login(LoginRequest {
+                email: "info@lock.example.jp".into(),
+                password: "wrong password!".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated);
+    }
+    let e = c
+        .login(LoginRequest {
+            email: "info@lock.example.jp".into(),
+            password: "a long enough password".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        rule(&e).as_deref(),
+        Some("A1"),
+        "locked after five failures: {e:?}"
+    );
+    h.clock.advance(chrono::Duration::minutes(31));
+    let fresh = h
+        .login("info@lock.example.jp", "a long enough password")
+        .await;
+
+    // Reporting a compromise locks the account and revokes every session at once.
+    c.report_compromise(authed(
+        &fresh,
+        ReportCompromiseRequest {
+            account_id: String::new(),
+            reason: "password leaked".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    for t in [&token, &fresh] {
+        let e = c
+            .authenticate(AuthenticateRequest { token: t.clone() })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated);
+    }
+    let e = c
+        .login(LoginRequest {
+            email: "info@lock.example.jp".into(),
+            password: "a long enough password".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("compromise"), "{}", e.message());
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn ap3_d2_sweep_and_overdue_bureau_emails() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+    let (t, org) = h
+        .organisation(
+            "info@sweep.example.jp",
+            common::OrgKind::K1,
+            common::School::Unspecified,
+            "13",
+        )
+        .await;
+    c.create_application(authed(
+        &t,
+        CreateApplicationRequest {
+            organisation_id: org.id.clone(),
+            service: job(),
+            kind: 1,
+            ..Default::default()
+        },
+    ))
+    .await
+    .unwrap();
+    h.advance_days(14); // 12/11: the 14th day
+    let ops = h.staff("ops@mhlw.example.go.jp", "ops", None).await;
+    assert_eq!(
+        c.sweep_unsubmitted(authed(&ops, SweepUnsubmittedRequest {}))
+            .await
+            .unwrap()
+            .into_inner()
+            .expired,
+        0
+    );
+    h.advance_days(1); // 12/12: past it
+    let ops = h
+        .login("ops@mhlw.example.go.jp", "correct horse battery")
+        .await;
+    assert_eq!(
+        c.sweep_unsubmitted(authed(&ops, SweepUnsubmittedRequest {}))
+            .await
+            .unwrap()
+            .into_inner()
+            .expired,
+        1
+    );
+
+    // D2 was 12/2; on 12/12 the email is overdue, and the Tokyo bureau sees it.
+    let tokyo = h
+        .staff(
+            "officer@tokyo-roudoukyoku.example.go.jp",
+            "bureau",
+            Some("13"),
+        )
+        .await;
+    let overdue = c
+        .list_overdue_bureau_emails(authed(&tokyo, ListOverdueBureauEmailsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .organisations;
+    assert_eq!(
+        overdue.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
+        vec![org.id.as_str()]
+    );
+    c.record_bureau_email_sent(authed(
+        &tokyo,
+        RecordBureauEmailSentRequest {
+            organisation_id: org.id.clone(),
+        },
+    ))
+    .await
+    .unwrap();
+    let overdue = c
+        .list_overdue_bureau_emails(authed(&tokyo, ListOverdueBureauEmailsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .organisations;
+    assert!(overdue.is_empty());
+    h.stop().await;
+}
