@@ -111,7 +111,7 @@ impl Default for Config {
             compliance_addr: addr(50055),
             reporting_addr: addr(50056),
             log_format: LogFormat::Pretty,
-            log_filter: "info".into(),
+            log_filter: "info,sqlx=warn,async_nats=warn".into(),
             maintenance: MaintenanceMode::Off,
             clock: "system".into(),
             signing_key: Secret::default(),

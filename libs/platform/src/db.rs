@@ -68,6 +68,48 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Create the database named in `url` when it does not exist yet (a fresh machine's first start).
+pub async fn ensure_database(url: &str) -> Result<(), DbError> {
+    let options: PgConnectOptions = url.parse().map_err(|source| DbError::Connect {
+        url: redact(url),
+        source,
+    })?;
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let server = options.clone().database("postgres");
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(server)
+        .await
+        .map_err(|source| DbError::Connect {
+            url: redact(url),
+            source,
+        })?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&admin)
+            .await?;
+    if !exists {
+        if !valid_identifier(&name) {
+            return Err(DbError::SchemaName(name));
+        }
+        tracing::info!(database = %name, "creating the database");
+        // Two starts racing: the loser's "already exists" is fine.
+        if let Err(e) = admin
+            .execute(sqlx::raw_sql(AssertSqlSafe(format!(
+                "CREATE DATABASE {name}"
+            ))))
+            .await
+        {
+            tracing::debug!(error = %e, "CREATE DATABASE");
+        }
+    }
+    admin.close().await;
+    Ok(())
+}
+
 impl Database {
     /// Create the schema and its role if needed, apply `migrations`, and open the service's pool.
     pub async fn open(

@@ -6,6 +6,8 @@
 //! | [`clock`] | the injectable clock (system, fixed, offset) |
 //! | [`db`] | Postgres pool, one schema and role per service, embedded migrations |
 //! | [`events`] | NATS JetStream stream, transactional outbox + relay, idempotent inbox consumers |
+//! | [`shutdown`] | SIGINT/SIGTERM → one watch channel; servers drain, relays flush |
+//! | [`telemetry`] | `tracing` logs, JSON or pretty |
 //! | [`grpc`] | one error type → `tonic::Code` + rule ID in the details; a server with health and reflection |
 
 pub mod clock;
@@ -13,3 +15,5 @@ pub mod config;
 pub mod db;
 pub mod events;
 pub mod grpc;
+pub mod shutdown;
+pub mod telemetry;

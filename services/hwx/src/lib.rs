@@ -2,3 +2,4 @@
 //! command line runs.
 
 pub mod rules;
+pub mod serve;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use hwx::rules;
+use hwx::{rules, serve};
 
 /// HWX runs the Hello Work job / job-seeker information provision service.
 #[derive(Debug, Parser)]
@@ -19,11 +19,28 @@ enum Command {
     /// Ask the rules of the terms of use: the calendar, deadlines, eligibility, message checks.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Run a service role (`all` runs every built service in this process).
+    ///
+    /// Settings come from HWX_CONFIG (a TOML file) and HWX_* variables; see `hwx config`.
+    Serve {
+        #[arg(value_enum, default_value_t = serve::Role::All)]
+        role: serve::Role,
+    },
+    /// Create or update the database schemas (also done by `serve` at start).
+    Migrate {
+        #[arg(value_enum, default_value_t = serve::MigrateTarget::All)]
+        target: serve::MigrateTarget,
+    },
+    /// Print the effective configuration, secrets masked.
+    Config,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Serve { role } => serve::serve(role),
+        Command::Migrate { target } => serve::migrate(target),
+        Command::Config => serve::config(),
     }
 }

@@ -1,0 +1,149 @@
+//! `hwx serve`, `hwx migrate` and `hwx config`: the service roles of the one binary.
+
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use hwx_platform::config::Config;
+use hwx_platform::db::Database;
+use hwx_platform::events::Events;
+
+/// A role the binary can run. `all` runs every built service in one process; services still talk
+/// over real gRPC on loopback and real NATS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    All,
+    Registration,
+}
+
+/// Services whose schemas `hwx migrate` manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateTarget {
+    All,
+    Registration,
+}
+
+fn load() -> Result<Config, String> {
+    Config::from_env().map_err(|e| format!("configuration: {e}"))
+}
+
+pub fn config() -> ExitCode {
+    match load() {
+        Ok(c) => {
+            print!("{}", c.to_masked_toml());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &str) -> ExitCode {
+    eprintln!("hwx: {e}");
+    ExitCode::FAILURE
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+pub fn migrate(target: MigrateTarget) -> ExitCode {
+    let cfg = match load() {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    hwx_platform::telemetry::init(cfg.log_format, &cfg.log_filter);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&e),
+    };
+    rt.block_on(async {
+        let url = cfg.database_url.expose();
+        if let Err(e) = hwx_platform::db::ensure_database(url).await {
+            return fail(&e.to_string());
+        }
+        let targets: &[(&str, &[hwx_platform::db::Migration])] = match target {
+            MigrateTarget::All | MigrateTarget::Registration => {
+                &[(hwx_registration::SCHEMA, hwx_registration::MIGRATIONS)]
+            }
+        };
+        for (schema, migrations) in targets {
+            match Database::migrate(url, schema, migrations).await {
+                Ok(n) => println!(
+                    "{schema}: {n} migration(s) applied, {} known",
+                    migrations.len()
+                ),
+                Err(e) => return fail(&e.to_string()),
+            }
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn serve(role: Role) -> ExitCode {
+    let cfg = match load() {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    hwx_platform::telemetry::init(cfg.log_format, &cfg.log_filter);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&e),
+    };
+    rt.block_on(async move {
+        match run(role, cfg).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+async fn run(role: Role, cfg: Config) -> Result<(), String> {
+    let clock = hwx_platform::clock::parse(&cfg.clock)?;
+    let (_stop, stopped) = hwx_platform::shutdown::on_signal();
+    let events = Events::connect(&cfg.nats_url, &cfg.subject_prefix)
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = cfg.database_url.expose();
+    hwx_platform::db::ensure_database(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut tasks = Vec::new();
+    if matches!(role, Role::All | Role::Registration) {
+        let db = Database::open(
+            url,
+            hwx_registration::SCHEMA,
+            cfg.database_max_connections,
+            hwx_registration::MIGRATIONS,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let svc = hwx_registration::serve(
+            db,
+            events.clone(),
+            clock.clone(),
+            cfg.registration_addr,
+            stopped.clone(),
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "registration: cannot listen on {}: {e}",
+                cfg.registration_addr
+            )
+        })?;
+        println!(
+            "registration gRPC on {} (health and reflection included)",
+            svc.grpc.addr
+        );
+        tasks.push(tokio::spawn(async move {
+            let _ = svc.grpc.handle.await;
+            let _ = svc.relay.await;
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
