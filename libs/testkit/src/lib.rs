@@ -4,6 +4,8 @@
 //! The servers are the ones the README's commands start (`HWX_TEST_DATABASE_URL`,
 //! `HWX_TEST_NATS_URL`, defaulting to the local ones).
 
+pub mod http;
+
 use hwx_platform::db::{self, Database, Migration};
 use hwx_platform::events::Events;
 use sqlx::AssertSqlSafe;
@@ -94,6 +96,10 @@ async fn drop_all(schemas: Vec<String>, events: Option<Events>) {
     else {
         return;
     };
+    // Never wait forever on a lock a stuck test holds.
+    let _ = sqlx::raw_sql("SET lock_timeout = '5s'")
+        .execute(&pool)
+        .await;
     for schema in schemas.iter().filter(|s| db::valid_identifier(s)) {
         let role = db::role_for(schema);
         let sql = format!(
@@ -121,15 +127,19 @@ impl Drop for TestEnv {
         if schemas.is_empty() && events.is_none() {
             return;
         }
-        // A failed test still cleans up: on a thread of its own, since Drop cannot await.
-        let handle = std::thread::spawn(move || {
+        // A failed test still cleans up: on a thread of its own, since Drop cannot await. The wait
+        // is bounded: servers of the failed test run on the runtime this thread blocks, and one of
+        // them may hold a lock the DROP needs.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
                 rt.block_on(drop_all(schemas, events));
             }
+            let _ = done.send(());
         });
-        let _ = handle.join();
+        let _ = finished.recv_timeout(std::time::Duration::from_secs(10));
     }
 }

@@ -13,6 +13,7 @@ use hwx_platform::events::Events;
 pub enum Role {
     All,
     Registration,
+    Gateway,
 }
 
 /// Services whose schemas `hwx migrate` manages.
@@ -140,6 +141,32 @@ async fn run(role: Role, cfg: Config) -> Result<(), String> {
         tasks.push(tokio::spawn(async move {
             let _ = svc.grpc.handle.await;
             let _ = svc.relay.await;
+        }));
+    }
+    if matches!(role, Role::All | Role::Gateway) {
+        let maintenance = match cfg.maintenance {
+            hwx_platform::config::MaintenanceMode::Official => {
+                hwx_rules::maintenance::MaintenancePolicy::default()
+            }
+            hwx_platform::config::MaintenanceMode::Off => {
+                hwx_rules::maintenance::MaintenancePolicy::none()
+            }
+        };
+        let gw_cfg = hwx_gateway::GatewayConfig {
+            registration_url: format!("http://{}", cfg.registration_addr),
+            maintenance,
+            requests_per_second: 50,
+            burst: 100,
+        };
+        let gw = hwx_gateway::serve(gw_cfg, clock.clone(), cfg.gateway_addr, stopped.clone())
+            .await
+            .map_err(|e| format!("gateway: cannot listen on {}: {e}", cfg.gateway_addr))?;
+        println!(
+            "gateway on http://{} (API docs: http://{}/docs)",
+            gw.addr, gw.addr
+        );
+        tasks.push(tokio::spawn(async move {
+            let _ = gw.handle.await;
         }));
     }
     for t in tasks {

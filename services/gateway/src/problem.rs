@@ -1,0 +1,95 @@
+//! Errors as RFC 9457 problem+json, carrying the rule ID that refused the request.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hwx_platform::grpc::{self, ErrorKind};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A problem report (`application/problem+json`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem kind; rule refusals use `https://hwx.jp/rules/<ID>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The rule of the terms that refused the request (`E3`, `SK8` …), when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Seconds until retrying makes sense (maintenance, rate limits); also sent as `Retry-After`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            rule: None,
+            request_id: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_rule(mut self, rule: &str) -> Self {
+        self.kind = format!("https://hwx.jp/rules/{rule}");
+        self.rule = Some(rule.into());
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::UNAUTHORIZED, detail)
+    }
+}
+
+impl From<tonic::Status> for Problem {
+    fn from(s: tonic::Status) -> Self {
+        let status = StatusCode::from_u16(ErrorKind::http_status(s.code()))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            "internal error".to_owned()
+        } else {
+            s.message().to_owned()
+        };
+        let p = Problem::new(status, detail);
+        match grpc::rule_of(&s) {
+            Some(rule) => p.with_rule(&rule),
+            None => p,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry = self.retry_after;
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = retry
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}

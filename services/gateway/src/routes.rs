@@ -1,0 +1,624 @@
+//! The `/v1` handlers. Each parses the JSON, forwards the caller's bearer token and request ID to
+//! the service over gRPC, and maps the answer back; refusals become problem+json with the rule.
+
+#![allow(unused_qualifications)] // utoipa's generated code qualifies paths
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use hwx_proto::registration::v1 as reg;
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+
+use crate::model::*;
+use crate::problem::Problem;
+use crate::{AppState, lock_poisoned};
+
+type ApiResult<T> = Result<T, Problem>;
+
+/// A gRPC request carrying the caller's bearer token and request ID.
+fn grpc<T>(headers: &HeaderMap, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    for name in ["authorization", "x-request-id"] {
+        if let Some(v) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+        {
+            r.metadata_mut().insert(name, v);
+        }
+    }
+    r
+}
+
+fn bearer(headers: &HeaderMap) -> ApiResult<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Problem::unauthorized(
+                "send Authorization: Bearer <token> (POST /v1/sessions gives one)",
+            )
+        })
+}
+
+/// A JSON body, or a problem saying what is wrong with it.
+fn body<T: serde::de::DeserializeOwned>(raw: &axum::body::Bytes) -> ApiResult<T> {
+    serde_json::from_slice(raw)
+        .map_err(|e| Problem::bad_request(format!("malformed JSON body: {e}")))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct Paging {
+    /// Items per page (default 50, at most 500).
+    pub page_size: Option<i32>,
+    pub page_token: Option<String>,
+    /// Filter by status (applications).
+    pub status: Option<String>,
+    /// Filter by prefecture code (public list).
+    pub prefecture_code: Option<String>,
+}
+
+fn page(p: &Paging) -> Option<hwx_proto::common::v1::PageRequest> {
+    Some(hwx_proto::common::v1::PageRequest {
+        page_size: p.page_size.unwrap_or(0),
+        page_token: p.page_token.clone().unwrap_or_default(),
+    })
+}
+
+fn next(token: String) -> Option<String> {
+    Some(token).filter(|t| !t.is_empty())
+}
+
+/// Sign up an organisation or seeker account.
+#[utoipa::path(post, path = "/v1/accounts", request_body = NewAccount, responses(
+    (status = 201, body = Account), (status = 409, body = Problem, description = "email taken"),
+    (status = 422, body = Problem, description = "E7: email of an account closed less than 5 years ago")))]
+async fn create_account(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let req = body::<NewAccount>(&raw)?.into_proto()?;
+    let a = s
+        .registration
+        .clone()
+        .create_account(grpc(&headers, req))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, Json(Account::from(a))).into_response())
+}
+
+/// Log in: a bearer session.
+#[utoipa::path(post, path = "/v1/sessions", request_body = Credentials, responses(
+    (status = 201, body = Session), (status = 401, body = Problem, description = "wrong credentials, or locked (A1)")))]
+async fn login(State(s): State<AppState>, raw: axum::body::Bytes) -> ApiResult<Response> {
+    let c: Credentials = body(&raw)?;
+    let session = s
+        .registration
+        .clone()
+        .login(reg::LoginRequest {
+            email: c.email,
+            password: c.password,
+        })
+        .await?
+        .into_inner();
+    let expires_at = session
+        .expires_at
+        .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+        .map(|t| hwx_rules::jst::to_jst(&t).to_rfc3339())
+        .unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(Session {
+            token: session.token,
+            expires_at,
+            account: session.account.map(Account::from),
+        }),
+    )
+        .into_response())
+}
+
+/// Log out: the bearer session ends.
+#[utoipa::path(delete, path = "/v1/sessions", responses((status = 204)))]
+async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let token = bearer(&headers)?;
+    s.registration
+        .clone()
+        .logout(reg::LogoutRequest { token })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A1: report a compromised account: it is locked, its sessions end, operations are told.
+#[utoipa::path(post, path = "/v1/accounts/{id}/compromise", request_body = CompromiseReport, params(("id" = String, Path)),
+    responses((status = 200, body = Account)))]
+async fn report_compromise(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<Account>> {
+    let r: CompromiseReport = if raw.is_empty() {
+        CompromiseReport {
+            reason: String::new(),
+        }
+    } else {
+        body(&raw)?
+    };
+    let a = s
+        .registration
+        .clone()
+        .report_compromise(grpc(
+            &headers,
+            reg::ReportCompromiseRequest {
+                account_id: id,
+                reason: r.reason,
+            },
+        ))
+        .await?;
+    Ok(Json(a.into_inner().into()))
+}
+
+/// Register the caller's organisation (K1–K4, responsible persons A2).
+#[utoipa::path(post, path = "/v1/organisations", request_body = NewOrganisation, responses(
+    (status = 201, body = Organisation), (status = 422, body = Problem, description = "A2, E1")))]
+async fn register_organisation(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let req = body::<NewOrganisation>(&raw)?.into_proto()?;
+    let o = s
+        .registration
+        .clone()
+        .register_organisation(grpc(&headers, req))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, Json(Organisation::from(o))).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/organisations/{id}", params(("id" = String, Path)), responses((status = 200, body = Organisation)))]
+async fn get_organisation(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Organisation>> {
+    let o = s
+        .registration
+        .clone()
+        .get_organisation(grpc(&headers, reg::GetOrganisationRequest { id }))
+        .await?;
+    Ok(Json(o.into_inner().into()))
+}
+
+/// SK7: a new version of the mandatory information; ongoing conversations are told.
+#[utoipa::path(put, path = "/v1/organisations/{id}/mandatory-info", request_body = MandatoryInfo, params(("id" = String, Path)),
+    responses((status = 200, body = Organisation)))]
+async fn update_mandatory_info(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<Organisation>> {
+    let m: MandatoryInfo = body(&raw)?;
+    let req = reg::UpdateMandatoryInfoRequest {
+        organisation_id: id,
+        mandatory_info: Some(m.into_proto()),
+    };
+    Ok(Json(
+        s.registration
+            .clone()
+            .update_mandatory_info(grpc(&headers, req))
+            .await?
+            .into_inner()
+            .into(),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/organisations/{id}/enrolments", params(("id" = String, Path)), responses((status = 200, body = Vec<Enrolment>)))]
+async fn enrolments(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Enrolment>>> {
+    let e = s
+        .registration
+        .clone()
+        .list_enrolments(grpc(
+            &headers,
+            reg::ListEnrolmentsRequest {
+                organisation_id: id,
+            },
+        ))
+        .await?;
+    Ok(Json(
+        e.into_inner()
+            .enrolments
+            .into_iter()
+            .map(Enrolment::from)
+            .collect(),
+    ))
+}
+
+/// AP5/D2: the bureau sent its application email address.
+#[utoipa::path(post, path = "/v1/organisations/{id}/bureau-email", params(("id" = String, Path)), responses((status = 200, body = Organisation)))]
+async fn bureau_email_sent(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Organisation>> {
+    let o = s
+        .registration
+        .clone()
+        .record_bureau_email_sent(grpc(
+            &headers,
+            reg::RecordBureauEmailSentRequest {
+                organisation_id: id,
+            },
+        ))
+        .await?;
+    Ok(Json(o.into_inner().into()))
+}
+
+/// D2: organisations whose bureau email is overdue (a bureau sees its own).
+#[utoipa::path(get, path = "/v1/bureau/overdue-emails", responses((status = 200, body = Vec<Organisation>)))]
+async fn overdue_emails(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<Organisation>>> {
+    let r = s
+        .registration
+        .clone()
+        .list_overdue_bureau_emails(grpc(
+            &headers,
+            reg::ListOverdueBureauEmailsRequest::default(),
+        ))
+        .await?;
+    Ok(Json(
+        r.into_inner()
+            .organisations
+            .into_iter()
+            .map(Organisation::from)
+            .collect(),
+    ))
+}
+
+/// Register an application (AP1); eligibility is checked (E1–E8) and the D1 deadline set.
+#[utoipa::path(post, path = "/v1/applications", request_body = NewApplication, responses(
+    (status = 201, body = Application), (status = 422, body = Problem, description = "refused by a rule: E1, E2, E3, E5, E8")))]
+async fn create_application(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let req = body::<NewApplication>(&raw)?.into_proto()?;
+    let a = s
+        .registration
+        .clone()
+        .create_application(grpc(&headers, req))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, Json(Application::from(a))).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/applications", params(Paging), responses((status = 200, body = Page<Application>)))]
+async fn list_applications(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<Page<Application>>> {
+    let status = match p.status.as_deref() {
+        None | Some("") => 0,
+        Some(st) => status_in(st)?,
+    };
+    let req = reg::ListApplicationsRequest {
+        page: page(&p),
+        status,
+        ..Default::default()
+    };
+    let r = s
+        .registration
+        .clone()
+        .list_applications(grpc(&headers, req))
+        .await?
+        .into_inner();
+    Ok(Json(Page {
+        items: r.applications.into_iter().map(Application::from).collect(),
+        next_page_token: next(r.next_page_token),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/applications/{id}", params(("id" = String, Path)), responses((status = 200, body = Application)))]
+async fn get_application(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Application>> {
+    Ok(Json(
+        s.registration
+            .clone()
+            .get_application(grpc(&headers, reg::GetApplicationRequest { id }))
+            .await?
+            .into_inner()
+            .into(),
+    ))
+}
+
+/// AP2: the application as a PDF with a field for the representative's name.
+#[utoipa::path(get, path = "/v1/applications/{id}/pdf", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+async fn application_pdf(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let pdf = s
+        .registration
+        .clone()
+        .get_application_pdf(grpc(&headers, reg::GetApplicationRequest { id }))
+        .await?
+        .into_inner();
+    let disposition = format!("attachment; filename=\"{}\"", pdf.filename);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        pdf.pdf,
+    )
+        .into_response())
+}
+
+/// AP4: the bureau records receipt of the signed PDF; refused after the D1 deadline.
+#[utoipa::path(post, path = "/v1/applications/{id}/submission", request_body = Submission, params(("id" = String, Path)), responses(
+    (status = 200, body = Application), (status = 403, body = Problem, description = "not the jurisdictional bureau (AP4)"),
+    (status = 422, body = Problem, description = "D1: past the deadline")))]
+async fn record_submission(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<Application>> {
+    let sub: Submission = if raw.is_empty() {
+        Submission::default()
+    } else {
+        body(&raw)?
+    };
+    let req = reg::RecordSubmissionRequest {
+        application_id: id,
+        received_on: date_in(&sub.received_on, "received_on")?,
+    };
+    Ok(Json(
+        s.registration
+            .clone()
+            .record_submission(grpc(&headers, req))
+            .await?
+            .into_inner()
+            .into(),
+    ))
+}
+
+/// AP4: approve or reject; only an officer of the jurisdictional bureau.
+#[utoipa::path(post, path = "/v1/applications/{id}/decision", request_body = Decision, params(("id" = String, Path)), responses(
+    (status = 200, body = Application), (status = 403, body = Problem, description = "not the jurisdictional bureau (AP4)")))]
+async fn decide(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<Application>> {
+    let d: Decision = body(&raw)?;
+    let req = reg::DecideApplicationRequest {
+        application_id: id,
+        approve: d.approve,
+        note: d.note,
+        validity_months: d.validity_months,
+    };
+    Ok(Json(
+        s.registration
+            .clone()
+            .decide_application(grpc(&headers, req))
+            .await?
+            .into_inner()
+            .into(),
+    ))
+}
+
+/// L1: the public organisation list (停止中 marked).
+#[utoipa::path(get, path = "/v1/public/organisations", params(Paging), responses((status = 200, body = Page<PublicOrganisation>)))]
+async fn public_organisations(
+    State(s): State<AppState>,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<Page<PublicOrganisation>>> {
+    let req = reg::ListPublicOrganisationsRequest {
+        prefecture_code: p.prefecture_code.clone().unwrap_or_default(),
+        page: page(&p),
+    };
+    let r = s
+        .registration
+        .clone()
+        .list_public_organisations(req)
+        .await?
+        .into_inner();
+    let items = r
+        .organisations
+        .into_iter()
+        .map(|o| PublicOrganisation {
+            name: o.name,
+            address: o.address,
+            licence_number: o.licence_number,
+            handles_subsidies: o.handles_subsidies,
+            certifications: o.certifications,
+            suspended: o.suspended,
+        })
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_page_token: next(r.next_page_token),
+    }))
+}
+
+/// L1: revoked organisations with their revocation dates.
+#[utoipa::path(get, path = "/v1/public/revoked-organisations", params(Paging), responses((status = 200, body = Page<RevokedOrganisation>)))]
+async fn revoked_organisations(
+    State(s): State<AppState>,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<Page<RevokedOrganisation>>> {
+    let r = s
+        .registration
+        .clone()
+        .list_revoked_organisations(reg::ListRevokedOrganisationsRequest { page: page(&p) })
+        .await?
+        .into_inner();
+    let items = r
+        .organisations
+        .into_iter()
+        .map(|o| RevokedOrganisation {
+            name: o.name,
+            licence_number: o.licence_number,
+            revoked_on: date_str(&o.revoked_on),
+        })
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_page_token: next(r.next_page_token),
+    }))
+}
+
+/// The caller must be operations (checked with the registration service).
+async fn require_ops(s: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    let token = bearer(headers)?;
+    let caller = s
+        .registration
+        .clone()
+        .authenticate(reg::AuthenticateRequest { token })
+        .await?
+        .into_inner();
+    let ops = [
+        hwx_proto::common::v1::Role::Ops as i32,
+        hwx_proto::common::v1::Role::Mhlw as i32,
+    ];
+    if ops.contains(&caller.role) {
+        Ok(())
+    } else {
+        Err(Problem::new(StatusCode::FORBIDDEN, "operations only"))
+    }
+}
+
+/// X1: declare (or end, with `until: null`) emergency maintenance. Operations only.
+#[utoipa::path(put, path = "/v1/ops/maintenance", request_body = Emergency, responses((status = 200, body = Emergency)))]
+async fn emergency(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<Emergency>> {
+    require_ops(&s, &headers).await?;
+    let e: Emergency = body(&raw)?;
+    let now = s.clock.now_jst();
+    let mut policy = s.maintenance.write().unwrap_or_else(lock_poisoned);
+    policy.emergency.clear();
+    if let Some(until) = &e.until {
+        let until = chrono::DateTime::parse_from_rfc3339(until).map_err(|_| {
+            Problem::bad_request(format!("until: {until:?} is not an RFC 3339 time"))
+        })?;
+        if until > now {
+            policy.emergency.push((now, until));
+        }
+    }
+    Ok(Json(e))
+}
+
+/// X2: change the per-organisation rate limit at run time. Operations only.
+#[utoipa::path(put, path = "/v1/ops/rate-limits", request_body = RateLimits, responses((status = 200, body = RateLimits)))]
+async fn set_limits(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<RateLimits>> {
+    require_ops(&s, &headers).await?;
+    let l: RateLimits = body(&raw)?;
+    if l.requests_per_second == 0 || l.burst == 0 {
+        return Err(Problem::bad_request(
+            "requests_per_second and burst must be at least 1",
+        ));
+    }
+    *s.limits.write().unwrap_or_else(lock_poisoned) = hwx_rules::ratelimit::RateLimit {
+        requests: l.requests_per_second,
+        per: chrono::Duration::seconds(1),
+        burst: l.burst,
+    };
+    // The stored arrival times were computed for the old limit: start everyone afresh.
+    s.tats.lock().unwrap_or_else(lock_poisoned).clear();
+    Ok(Json(l))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "HWX API",
+        description = "Hello Work job / job-seeker information provision service. Errors are problem+json with the rule ID of the terms of use."
+    ),
+    paths(
+        create_account,
+        login,
+        logout,
+        report_compromise,
+        register_organisation,
+        get_organisation,
+        update_mandatory_info,
+        enrolments,
+        bureau_email_sent,
+        overdue_emails,
+        create_application,
+        list_applications,
+        get_application,
+        application_pdf,
+        record_submission,
+        decide,
+        public_organisations,
+        revoked_organisations,
+        emergency,
+        set_limits
+    ),
+    components(schemas(Problem))
+)]
+pub struct ApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/accounts", post(create_account))
+        .route("/v1/accounts/{id}/compromise", post(report_compromise))
+        .route("/v1/sessions", post(login).delete(logout))
+        .route("/v1/organisations", post(register_organisation))
+        .route("/v1/organisations/{id}", get(get_organisation))
+        .route(
+            "/v1/organisations/{id}/mandatory-info",
+            put(update_mandatory_info),
+        )
+        .route("/v1/organisations/{id}/enrolments", get(enrolments))
+        .route(
+            "/v1/organisations/{id}/bureau-email",
+            post(bureau_email_sent),
+        )
+        .route("/v1/bureau/overdue-emails", get(overdue_emails))
+        .route(
+            "/v1/applications",
+            post(create_application).get(list_applications),
+        )
+        .route("/v1/applications/{id}", get(get_application))
+        .route("/v1/applications/{id}/pdf", get(application_pdf))
+        .route("/v1/applications/{id}/submission", post(record_submission))
+        .route("/v1/applications/{id}/decision", post(decide))
+        .route("/v1/public/organisations", get(public_organisations))
+        .route(
+            "/v1/public/revoked-organisations",
+            get(revoked_organisations),
+        )
+        .route("/v1/ops/maintenance", put(emergency))
+        .route("/v1/ops/rate-limits", put(set_limits))
+}
