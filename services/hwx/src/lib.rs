@@ -1,5 +1,6 @@
 //! The `hwx` binary's commands as a library, so benchmarks and tests drive the same code the
 //! command line runs.
 
+pub mod demo;
 pub mod rules;
 pub mod serve;

@@ -33,6 +33,16 @@ enum Command {
     },
     /// Print the effective configuration, secrets masked.
     Config,
+    /// Demo data: `hwx demo seed` creates bureau officers, organisations of all four kinds and
+    /// applications in several states, and prints how to log in.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Create the demo data (once; a second run only prints the logins).
+    Seed,
 }
 
 fn main() -> ExitCode {
@@ -42,5 +52,6 @@ fn main() -> ExitCode {
         Command::Serve { role } => serve::serve(role),
         Command::Migrate { target } => serve::migrate(target),
         Command::Config => serve::config(),
+        Command::Demo(DemoCommand::Seed) => hwx::demo::seed(),
     }
 }

@@ -1,0 +1,349 @@
+//! `hwx demo seed`: a believable set of bureau officers, organisations of all four kinds and
+//! applications in several states, made through the registration service's own API (started in
+//! process on a free port), so the data is exactly what real use would leave behind.
+
+use std::process::ExitCode;
+
+use hwx_platform::config::Config;
+use hwx_platform::db::Database;
+use hwx_platform::events::Events;
+use hwx_proto::common::v1 as common;
+use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
+use hwx_proto::registration::v1::*;
+use tonic::transport::Channel;
+
+/// Password of every demo account.
+pub const PASSWORD: &str = "hwx-demo-password";
+
+struct Org {
+    email: &'static str,
+    name: &'static str,
+    kind: common::OrgKind,
+    school: common::School,
+    licence: &'static str,
+    prefecture: &'static str,
+    address: &'static str,
+    /// What happens to its S-JOB application: registered, submitted, approved, rejected.
+    fate: &'static str,
+}
+
+const ORGS: &[Org] = &[
+    Org {
+        email: "info@mirai-career.example.jp",
+        name: "株式会社みらいキャリア",
+        kind: common::OrgKind::K1,
+        school: common::School::Unspecified,
+        licence: "13-ユ-310001",
+        prefecture: "13",
+        address: "東京都千代田区丸の内2-4-1",
+        fate: "approved",
+    },
+    Org {
+        email: "shien@furusato.example.jp",
+        name: "一般社団法人ふるさと就職支援",
+        kind: common::OrgKind::K2,
+        school: common::School::Unspecified,
+        licence: "01-ム-300012",
+        prefecture: "01",
+        address: "北海道札幌市中央区北1条西2-1",
+        fate: "submitted",
+    },
+    Org {
+        email: "career@minato-u.example.ac.jp",
+        name: "国立みなと大学 キャリアセンター",
+        kind: common::OrgKind::K3,
+        school: common::School::University,
+        licence: "27-学-000123",
+        prefecture: "27",
+        address: "大阪府大阪市港区築港3-1-1",
+        fate: "registered",
+    },
+    Org {
+        email: "shokai@osaka-cci.example.or.jp",
+        name: "大阪商工会議所 職業紹介所",
+        kind: common::OrgKind::K4,
+        school: common::School::Unspecified,
+        licence: "27-特-000045",
+        prefecture: "27",
+        address: "大阪府大阪市中央区本町橋2-8",
+        fate: "rejected",
+    },
+    Org {
+        email: "info@hakata-jinzai.example.jp",
+        name: "株式会社博多人材サービス",
+        kind: common::OrgKind::K1,
+        school: common::School::Unspecified,
+        licence: "40-ユ-300777",
+        prefecture: "40",
+        address: "福岡県福岡市博多区博多駅前3-2-1",
+        fate: "approved",
+    },
+];
+
+const OFFICERS: &[(&str, &str)] = &[
+    ("officer@tokyo-roudoukyoku.example.go.jp", "13"),
+    ("officer@hokkaido-roudoukyoku.example.go.jp", "01"),
+    ("officer@osaka-roudoukyoku.example.go.jp", "27"),
+    ("officer@fukuoka-roudoukyoku.example.go.jp", "40"),
+];
+
+fn authed<T>(token: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    if let Ok(v) = format!("Bearer {token}").parse() {
+        r.metadata_mut().insert("authorization", v);
+    }
+    r
+}
+
+async fn login(c: &mut RegistrationServiceClient<Channel>, email: &str) -> Result<String, String> {
+    c.login(LoginRequest {
+        email: email.into(),
+        password: PASSWORD.into(),
+    })
+    .await
+    .map(|r| r.into_inner().token)
+    .map_err(|e| format!("login {email}: {}", e.message()))
+}
+
+pub fn seed() -> ExitCode {
+    let cfg = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hwx: configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    hwx_platform::telemetry::init(cfg.log_format, "warn");
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hwx: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hwx demo seed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cfg: Config) -> Result<(), String> {
+    let url = cfg.database_url.expose();
+    hwx_platform::db::ensure_database(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let db = Database::open(
+        url,
+        hwx_registration::SCHEMA,
+        4,
+        hwx_registration::MIGRATIONS,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let events = Events::connect(&cfg.nats_url, &cfg.subject_prefix)
+        .await
+        .map_err(|e| e.to_string())?;
+    let clock = hwx_platform::clock::parse(&cfg.clock)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let svc = hwx_registration::serve(
+        db.clone(),
+        events,
+        clock,
+        "127.0.0.1:0".parse().map_err(|_| "address")?,
+        stopped,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut c = RegistrationServiceClient::connect(format!("http://{}", svc.grpc.addr))
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let seeded: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE email = 'ops@hwx.example.go.jp')",
+    )
+    .fetch_one(db.pool())
+    .await
+    .map_err(|e| e.to_string())?;
+    if seeded {
+        println!("demo data is already there.");
+    } else {
+        // Operations bootstrap the first account; every other account goes through the API.
+        let hash = hwx_registration::auth::hash_password(PASSWORD.into())
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::query("INSERT INTO accounts (id, email, password_hash, role) VALUES (gen_random_uuid(), 'ops@hwx.example.go.jp', $1, 'ops')")
+            .bind(hash)
+            .execute(db.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        let ops = login(&mut c, "ops@hwx.example.go.jp").await?;
+        for (email, bureau) in OFFICERS {
+            c.create_account(authed(
+                &ops,
+                CreateAccountRequest {
+                    email: (*email).into(),
+                    password: PASSWORD.into(),
+                    role: common::Role::Bureau as i32,
+                    bureau_code: (*bureau).into(),
+                },
+            ))
+            .await
+            .map_err(|e| format!("{email}: {}", e.message()))?;
+        }
+        for org in ORGS {
+            seed_org(&mut c, org).await?;
+        }
+        // One organisation revoked last year, for the revoked list (L1) and the E8 bar.
+        sqlx::query(
+            "UPDATE organisations SET revoked_on = (now() AT TIME ZONE 'Asia/Tokyo')::date - 400 WHERE name = '株式会社博多人材サービス'",
+        )
+        .execute(db.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        sqlx::query("UPDATE enrolments SET status = 'revoked' WHERE organisation_id IN (SELECT id FROM organisations WHERE revoked_on IS NOT NULL)")
+            .execute(db.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "demo data created: {} organisations, {} bureau officers.",
+            ORGS.len(),
+            OFFICERS.len()
+        );
+    }
+    let _ = stop.send(true);
+    let _ = svc.grpc.handle.await;
+    let _ = svc.relay.await;
+
+    println!("\nLog in (POST /v1/sessions) with any of these, password {PASSWORD:?}:");
+    println!("  operations            ops@hwx.example.go.jp");
+    for (email, bureau) in OFFICERS {
+        println!("  bureau {bureau}             {email}");
+    }
+    for org in ORGS {
+        println!(
+            "  {:?} {:<10} {}  ({}, S-JOB application {})",
+            org.kind, "", org.email, org.name, org.fate
+        );
+    }
+    Ok(())
+}
+
+async fn seed_org(c: &mut RegistrationServiceClient<Channel>, o: &Org) -> Result<(), String> {
+    let err = |what: &str, e: tonic::Status| format!("{} {what}: {}", o.name, e.message());
+    c.create_account(CreateAccountRequest {
+        email: o.email.into(),
+        password: PASSWORD.into(),
+        role: common::Role::Org as i32,
+        bureau_code: String::new(),
+    })
+    .await
+    .map_err(|e| err("account", e))?;
+    let token = login(c, o.email).await?;
+    let person = |name: &str| ResponsiblePerson {
+        name: name.into(),
+        contact: "03-5253-1111".into(),
+        full_time: true,
+    };
+    let organisation = Organisation {
+        name: o.name.into(),
+        kind: o.kind as i32,
+        school: o.school as i32,
+        licence_number: o.licence.into(),
+        licence_expiry: Some(common::Date {
+            year: 2029,
+            month: 3,
+            day: 31,
+        }),
+        address: o.address.into(),
+        prefecture_code: o.prefecture.into(),
+        handles_subsidies: o.kind == common::OrgKind::K1,
+        certifications: if o.kind == common::OrgKind::K1 {
+            vec!["プライバシーマーク".into(), "職業紹介優良事業者".into()]
+        } else {
+            vec![]
+        },
+        contact_person: Some(person("山田 太郎")),
+        pi_manager: Some(person("佐藤 花子")),
+        mandatory_info: Some(MandatoryInfo {
+            placement_record: "2025年度 常用就職 48件".into(),
+            occupations: vec!["事務的職業".into(), "販売の職業".into()],
+            industries: vec!["卸売業，小売業".into()],
+            regions: vec!["関東".into()],
+            seeker_fees: "なし".into(),
+            pi_manager_name: "佐藤 花子".into(),
+            pi_manager_contact: "privacy@example.jp".into(),
+            contacts: vec!["03-5253-1111".into()],
+            version: 0,
+        }),
+        ..Default::default()
+    };
+    let org = c
+        .register_organisation(authed(
+            &token,
+            RegisterOrganisationRequest {
+                organisation: Some(organisation),
+            },
+        ))
+        .await
+        .map_err(|e| err("organisation", e))?
+        .into_inner();
+    let app = c
+        .create_application(authed(
+            &token,
+            CreateApplicationRequest {
+                organisation_id: org.id.clone(),
+                service: common::ServiceCode::Job as i32,
+                kind: 1,
+                regular_placements_3m: 4,
+                content_changed: false,
+            },
+        ))
+        .await
+        .map_err(|e| err("application", e))?
+        .into_inner();
+    if o.fate == "registered" {
+        return Ok(());
+    }
+    let officer = OFFICERS
+        .iter()
+        .find(|(_, b)| *b == o.prefecture)
+        .map(|(e, _)| *e)
+        .ok_or("no officer for the bureau")?;
+    let officer = login(c, officer).await?;
+    c.record_submission(authed(
+        &officer,
+        RecordSubmissionRequest {
+            application_id: app.id.clone(),
+            received_on: None,
+        },
+    ))
+    .await
+    .map_err(|e| err("submission", e))?;
+    if o.fate == "submitted" {
+        return Ok(());
+    }
+    let approve = o.fate == "approved";
+    let note = if approve {
+        "書類を確認しました"
+    } else {
+        "添付書類に不備があります"
+    };
+    c.decide_application(authed(
+        &officer,
+        DecideApplicationRequest {
+            application_id: app.id,
+            approve,
+            note: note.into(),
+            validity_months: 0,
+        },
+    ))
+    .await
+    .map_err(|e| err("decision", e))?;
+    Ok(())
+}
