@@ -227,8 +227,8 @@ async fn run(cfg: Config) -> Result<(), String> {
     }
     for org in ORGS {
         println!(
-            "  {:?} {:<10} {}  ({}, S-JOB application {})",
-            org.kind, "", org.email, org.name, org.fate
+            "  organisation {:?}       {}  ({}, S-JOB application {})",
+            org.kind, org.email, org.name, org.fate
         );
     }
     Ok(())

@@ -1,0 +1,205 @@
+//! Benchmark of "create application" through the whole stack over real HTTP (gateway → gRPC →
+//! registration → Postgres, event staged in the outbox), next to a bare single-row sqlx insert into
+//! the same Postgres in the same run. Both at the same concurrency; latency p50/p99 and throughput.
+//!
+//! Run: `cargo run --release -p hwx-loadtests --bin create-application -- [requests] [concurrency]`
+//! (needs the local PostgreSQL and NATS, as the tests do; leaves nothing behind).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hwx_platform::clock::SystemClock;
+use hwx_rules::maintenance::MaintenancePolicy;
+use hwx_testkit::TestEnv;
+use hwx_testkit::http::request;
+use serde_json::json;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+struct Stats {
+    p50: Duration,
+    p99: Duration,
+    per_sec: f64,
+}
+
+async fn run<F, Fut>(n: usize, concurrency: usize, op: F) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let op = Arc::new(op);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = w;
+            while i < n {
+                let s = Instant::now();
+                op(i).await;
+                lat.push(s.elapsed());
+                i += concurrency;
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    let wall = t0.elapsed();
+    all.sort();
+    Stats {
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+        per_sec: all.len() as f64 / wall.as_secs_f64(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(2000);
+    let concurrency: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(8);
+
+    let env = TestEnv::new().await;
+    let db = env
+        .database("registration", hwx_registration::MIGRATIONS)
+        .await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let clock = Arc::new(SystemClock);
+    let reg = hwx_registration::serve(
+        db.clone(),
+        env.events(),
+        clock.clone(),
+        "127.0.0.1:0".parse()?,
+        stopped.clone(),
+    )
+    .await?;
+    let cfg = hwx_gateway::GatewayConfig {
+        registration_url: format!("http://{}", reg.grpc.addr),
+        maintenance: MaintenancePolicy::none(),
+        requests_per_second: 1_000_000,
+        burst: 1_000_000,
+    };
+    let gw = hwx_gateway::serve(cfg, clock, "127.0.0.1:0".parse()?, stopped).await?;
+    let addr = gw.addr;
+
+    // One organisation, logged in.
+    let r = request(
+        addr,
+        "POST",
+        "/v1/accounts",
+        None,
+        Some(&json!({"email": "bench@example.jp", "password": "benchmark password"})),
+    )
+    .await?;
+    assert_eq!(r.status, 201);
+    let token = request(
+        addr,
+        "POST",
+        "/v1/sessions",
+        None,
+        Some(&json!({"email": "bench@example.jp", "password": "benchmark password"})),
+    )
+    .await?
+    .json()["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let person = json!({"name": "山田太郎", "contact": "03-1234-5678", "full_time": true});
+    let org = request(
+        addr,
+        "POST",
+        "/v1/organisations",
+        Some(&token),
+        Some(&json!({"name": "株式会社ベンチ", "kind": "K1", "licence_number": "13-ユ-1", "licence_expiry": "2030-03-31",
+            "address": "東京都千代田区丸の内1-1-1", "prefecture_code": "13", "contact_person": person, "pi_manager": person})),
+    )
+    .await?
+    .json()["id"]
+    .as_str()
+    .unwrap_or_default()
+    .to_owned();
+
+    // Warm up both paths.
+    for _ in 0..50 {
+        request(
+            addr,
+            "POST",
+            "/v1/applications",
+            Some(&token),
+            Some(&json!({"organisation_id": org, "service": "job"})),
+        )
+        .await?;
+    }
+    sqlx::raw_sql("CREATE TABLE bare (id uuid PRIMARY KEY, organisation_id uuid NOT NULL, service text NOT NULL, registered_on date NOT NULL)")
+        .execute(db.pool())
+        .await?;
+
+    let body = Arc::new(json!({"organisation_id": org, "service": "job"}));
+    let token = Arc::new(token);
+    let http = run(n, concurrency, move |_| {
+        let body = body.clone();
+        let token = token.clone();
+        async move {
+            let r = request(addr, "POST", "/v1/applications", Some(&token), Some(&body)).await;
+            assert!(
+                matches!(r, Ok(ref r) if r.status == 201),
+                "create application failed"
+            );
+        }
+    })
+    .await;
+
+    let pool = db.pool().clone();
+    let org_id: uuid::Uuid = org.parse()?;
+    let bare = run(n, concurrency, move |_| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("INSERT INTO bare (id, organisation_id, service, registered_on) VALUES ($1, $2, 'job', current_date)")
+                .bind(uuid::Uuid::now_v7())
+                .bind(org_id)
+                .execute(&pool)
+                .await
+                .map(|_| ())
+                .unwrap_or_else(|e| panic!("bare insert: {e}"));
+        }
+    })
+    .await;
+
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!("create-application: {n} requests, concurrency {concurrency}");
+    println!(
+        "  bare sqlx single-row insert   p50 {:7.2} ms  p99 {:7.2} ms  {:8.0}/s",
+        ms(bare.p50),
+        ms(bare.p99),
+        bare.per_sec
+    );
+    println!(
+        "  POST /v1/applications (HTTP)  p50 {:7.2} ms  p99 {:7.2} ms  {:8.0}/s",
+        ms(http.p50),
+        ms(http.p99),
+        http.per_sec
+    );
+    println!(
+        "  ratio HTTP / bare: p50 {:.1}x  p99 {:.1}x  throughput {:.2}x",
+        http.p50.as_secs_f64() / bare.p50.as_secs_f64(),
+        http.p99.as_secs_f64() / bare.p99.as_secs_f64(),
+        http.per_sec / bare.per_sec
+    );
+    let _ = stop.send(true);
+    let _ = gw.handle.await;
+    let _ = reg.grpc.handle.await;
+    let _ = reg.relay.await;
+    drop(db);
+    env.cleanup().await;
+    Ok(())
+}
