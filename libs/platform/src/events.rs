@@ -233,9 +233,22 @@ impl Relay {
             let traceparent: Option<String> = row.try_get("traceparent")?;
             let mut headers = HeaderMap::new();
             headers.insert("Nats-Msg-Id", event_id.to_string().as_str());
-            if let Some(tp) = &traceparent {
+            // A producer span in the trace of the request that staged the event; the consumer's
+            // span becomes its child through the header.
+            let span = tracing::info_span!(
+                "publish",
+                otel.name = %format!("publish {subject}"),
+                otel.kind = "producer",
+                messaging.system = "nats",
+                messaging.operation.type = "publish",
+                messaging.destination.name = %subject,
+                messaging.message.id = %event_id,
+            );
+            crate::telemetry::set_parent(&span, traceparent.as_deref());
+            if let Some(tp) = crate::telemetry::traceparent_of(&span).or(traceparent.clone()) {
                 headers.insert("traceparent", tp.as_str());
             }
+            drop(span);
             let ack = self
                 .events
                 .js
@@ -500,7 +513,23 @@ async fn consume<H: Handler>(
             traceparent: headers.get("traceparent").map(|v| v.as_str().to_owned()),
             delivery,
         };
-        match apply(db, &spec.name, handler, &delivered, spec.max_deliveries).await? {
+        let span = tracing::info_span!(
+            "process",
+            otel.name = %format!("process {}", delivered.subject),
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            messaging.operation.type = "process",
+            messaging.destination.name = %delivered.subject,
+            messaging.consumer.group.name = %spec.name,
+            messaging.message.id = %delivered.event_id,
+        );
+        crate::telemetry::set_parent(&span, delivered.traceparent.as_deref());
+        let applied = tracing::Instrument::instrument(
+            apply(db, &spec.name, handler, &delivered, spec.max_deliveries),
+            span,
+        )
+        .await?;
+        match applied {
             Applied::Applied | Applied::Duplicate | Applied::DeadLettered => {
                 msg.ack().await.map_err(js_err)?
             }

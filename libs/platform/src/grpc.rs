@@ -170,6 +170,15 @@ impl From<ServiceError> for tonic::Status {
     }
 }
 
+/// Put the current trace context into an outgoing gRPC request.
+pub fn inject_trace<T>(request: &mut tonic::Request<T>) {
+    if let Some(tp) = crate::telemetry::current_traceparent()
+        && let Ok(v) = tp.parse()
+    {
+        request.metadata_mut().insert("traceparent", v);
+    }
+}
+
 /// The rule ID a status carries, if any (the gateway puts it into problem+json).
 pub fn rule_of(status: &tonic::Status) -> Option<String> {
     status
@@ -216,6 +225,14 @@ where
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let handle = tokio::spawn(async move {
         tonic::transport::Server::builder()
+            .trace_fn(|req| {
+                // One span per call, child of the caller's trace (W3C traceparent in the metadata).
+                let path = req.uri().path().to_owned();
+                let span = tracing::info_span!("grpc", otel.name = %path, otel.kind = "server", rpc.system = "grpc", rpc.method = %path);
+                let tp = req.headers().get("traceparent").and_then(|v| v.to_str().ok());
+                crate::telemetry::set_parent(&span, tp);
+                span
+            })
             .add_service(health_service)
             .add_service(reflection)
             .add_service(service)

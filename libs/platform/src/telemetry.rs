@@ -1,17 +1,88 @@
-//! Logs through `tracing`: JSON lines in production, readable lines in development.
+//! Logs and traces through `tracing`. Logs are JSON lines in production, readable lines in
+//! development. Spans become OpenTelemetry spans; they are exported over OTLP when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and W3C trace context (`traceparent`) is always carried,
+//! through gRPC metadata and NATS headers, so one trace follows a request into every consumer.
 
+use std::collections::HashMap;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
 /// Install the global subscriber once; later calls are ignored (tests start many services).
-pub fn init(format: LogFormat, filter: &str) {
+/// Returns the tracer provider to flush at exit (`provider.shutdown()`).
+pub fn init(format: LogFormat, filter: &str) -> Option<SdkTracerProvider> {
+    let mut builder = SdkTracerProvider::builder();
+    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+        // The standard OTEL_* variables configure the exporter (endpoint, headers, timeout).
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+        {
+            Ok(exporter) => builder = builder.with_batch_exporter(exporter),
+            Err(e) => eprintln!("hwx: OTLP exporter not started: {e}"),
+        }
+    }
+    let provider = builder.build();
+    init_with(format, filter, provider.clone()).then_some(provider)
+}
+
+/// Install the global subscriber with `provider` (tests pass one with an in-memory exporter).
+/// Returns false when a subscriber was already installed.
+pub fn init_with(format: LogFormat, filter: &str, provider: SdkTracerProvider) -> bool {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let tracer = provider.tracer("hwx");
+    opentelemetry::global::set_tracer_provider(provider);
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let otel = tracing_opentelemetry::layer().with_tracer(tracer);
+    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    let result = match format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
+        LogFormat::Pretty => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_ansi(ansi)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
     };
+    result.is_ok()
+}
+
+/// The W3C `traceparent` of the current span, to put into an outgoing message.
+pub fn current_traceparent() -> Option<String> {
+    traceparent_of(&tracing::Span::current())
+}
+
+/// The W3C `traceparent` of `span`.
+pub fn traceparent_of(span: &tracing::Span) -> Option<String> {
+    let cx = span.context();
+    let mut carrier: HashMap<String, String> = HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Make `span` a child of the context in `traceparent` (from a header or an outbox row).
+pub fn set_parent(span: &tracing::Span, traceparent: Option<&str>) {
+    let Some(tp) = traceparent else { return };
+    let carrier: HashMap<String, String> =
+        HashMap::from([("traceparent".to_owned(), tp.to_owned())]);
+    let cx = TraceContextPropagator::new().extract(&carrier);
+    let _ = span.set_parent(cx);
 }

@@ -78,6 +78,27 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// One server span per request, child of the caller's trace when it sends `traceparent`.
+async fn trace(req: Request, next: Next) -> Response {
+    let span = tracing::info_span!(
+        "http",
+        otel.name = %format!("{} {}", req.method(), req.uri().path()),
+        otel.kind = "server",
+        http.request.method = %req.method(),
+        url.path = %req.uri().path(),
+        http.response.status_code = tracing::field::Empty,
+    );
+    let tp = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    hwx_platform::telemetry::set_parent(&span, tp.as_deref());
+    let res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    span.record("http.response.status_code", res.status().as_u16());
+    res
+}
+
 /// X1: during a maintenance window every `/v1` call answers 503 with when it reopens.
 async fn maintenance(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
@@ -172,6 +193,7 @@ pub async fn router(cfg: &GatewayConfig, clock: SharedClock) -> Result<Router, S
         .layer(middleware::from_fn_with_state(state.clone(), maintenance))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn(trace))
         .with_state(state))
 }
 

@@ -21,6 +21,7 @@ type ApiResult<T> = Result<T, Problem>;
 /// A gRPC request carrying the caller's bearer token and request ID.
 fn grpc<T>(headers: &HeaderMap, msg: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
+    hwx_platform::grpc::inject_trace(&mut r);
     for name in ["authorization", "x-request-id"] {
         if let Some(v) = headers
             .get(name)

@@ -87,16 +87,22 @@ pub fn serve(role: Role) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    hwx_platform::telemetry::init(cfg.log_format, &cfg.log_filter);
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return fail(&e),
     };
     rt.block_on(async move {
-        match run(role, cfg).await {
+        // Inside the runtime: the OTLP exporter's batch processor needs it.
+        let provider = hwx_platform::telemetry::init(cfg.log_format, &cfg.log_filter);
+        let code = match run(role, cfg).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
+        };
+        // Flush spans still buffered.
+        if let Some(p) = provider {
+            let _ = p.shutdown();
         }
+        code
     })
 }
 

@@ -34,5 +34,13 @@ pub async fn stage(
     subject: &str,
     event: &impl Message,
 ) -> Result<(), sqlx::Error> {
-    hwx_platform::events::stage(tx, id, subject, &event.encode_to_vec(), None).await
+    let traceparent = hwx_platform::telemetry::current_traceparent();
+    hwx_platform::events::stage(
+        tx,
+        id,
+        subject,
+        &event.encode_to_vec(),
+        traceparent.as_deref(),
+    )
+    .await
 }
