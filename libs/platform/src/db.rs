@@ -256,3 +256,47 @@ impl Database {
         &self.schema
     }
 }
+
+/// Leader election for a singleton sweep outside Kubernetes: a session-level Postgres advisory
+/// lock held on a dedicated connection. Whoever holds it runs the sweep; when that process dies
+/// its connection closes and another replica takes over on its next try.
+#[derive(Debug)]
+pub struct Leadership {
+    /// Detached from the pool: dropping it closes the session, which releases the lock. A pooled
+    /// connection would go back to the pool still holding it.
+    conn: Option<sqlx::PgConnection>,
+    key: String,
+}
+
+impl Leadership {
+    pub fn new(key: impl Into<String>) -> Self {
+        Leadership {
+            conn: None,
+            key: key.into(),
+        }
+    }
+
+    /// Whether this process leads now (taking the lead when it is free).
+    pub async fn acquire(&mut self, db: &Database) -> bool {
+        if let Some(conn) = self.conn.as_mut() {
+            // Still ours as long as the connection lives.
+            if sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok() {
+                return true;
+            }
+            self.conn = None;
+        }
+        let Ok(conn) = db.pool().acquire().await else {
+            return false;
+        };
+        let mut conn = conn.detach();
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+            .bind(&self.key)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(false);
+        if got {
+            self.conn = Some(conn);
+        }
+        got
+    }
+}

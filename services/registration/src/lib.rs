@@ -35,6 +35,34 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// How often the AP3 sweep runs. It is idempotent, so the hour only bounds how late after the
+/// 14th day a registration disappears.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// AP3 on a schedule, on one replica at a time (Postgres advisory lock).
+async fn sweep_loop(
+    registration: Registration,
+    db: Database,
+    clock: SharedClock,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut leader = hwx_platform::db::Leadership::new("hwx-registration-ap3-sweep");
+    loop {
+        if leader.acquire(&db).await {
+            let today = clock.now_jst().date_naive();
+            match registration.sweep(today).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "AP3: unsubmitted applications deleted"),
+                Err(e) => tracing::warn!(error = %e, "AP3 sweep failed; next hour again"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
 /// A running registration service.
 #[derive(Debug)]
 pub struct Service {

@@ -72,3 +72,27 @@ async fn a_failing_migration_leaves_nothing_half_applied() {
     );
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn only_one_replica_leads_a_sweep() {
+    use hwx_platform::db::Leadership;
+    let env = TestEnv::new().await;
+    let db = env.database("alpha", MIGRATIONS).await;
+    let key = format!("sweep-{}", env.id);
+    let mut a = Leadership::new(key.clone());
+    let mut b = Leadership::new(key.clone());
+    assert!(a.acquire(&db).await);
+    assert!(a.acquire(&db).await, "the leader keeps the lead");
+    assert!(!b.acquire(&db).await, "a second replica does not lead");
+    drop(a); // the leader dies: its session closes and the lock goes with it
+    let mut took = false;
+    for _ in 0..40 {
+        if b.acquire(&db).await {
+            took = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(took, "another replica takes over");
+    env.cleanup().await;
+}
