@@ -82,7 +82,14 @@ pub async fn serve(
     let relay = tokio::spawn(
         Relay::new(db.clone(), events).run(shutdown.clone(), Duration::from_millis(500)),
     );
-    let service = RegistrationServiceServer::new(Registration::new(db, clock));
+    let registration = Registration::new(db.clone(), clock.clone());
+    tokio::spawn(sweep_loop(
+        registration.clone(),
+        db,
+        clock,
+        shutdown.clone(),
+    ));
+    let service = RegistrationServiceServer::new(registration);
     let grpc = grpc::serve(service, addr, shutdown).await?;
     tracing::info!(addr = %grpc.addr, "registration serving");
     Ok(Service { grpc, relay })
