@@ -300,6 +300,12 @@ impl Relay {
             }
         };
         loop {
+            if let Ok(pending) = self.pending().await {
+                crate::metrics::outbox_pending(
+                    self.db.schema(),
+                    u64::try_from(pending).unwrap_or(0),
+                );
+            }
             loop {
                 match self.publish_batch().await {
                     Ok(0) => break,
@@ -529,6 +535,15 @@ async fn consume<H: Handler>(
             span,
         )
         .await?;
+        crate::metrics::consumer_event(
+            &spec.name,
+            match applied {
+                Applied::Applied => "applied",
+                Applied::Duplicate => "duplicate",
+                Applied::Retried => "retried",
+                Applied::DeadLettered => "dead_lettered",
+            },
+        );
         match applied {
             Applied::Applied | Applied::Duplicate | Applied::DeadLettered => {
                 msg.ack().await.map_err(js_err)?

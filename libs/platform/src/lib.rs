@@ -7,7 +7,8 @@
 //! | [`db`] | Postgres pool, one schema and role per service, embedded migrations |
 //! | [`events`] | NATS JetStream stream, transactional outbox + relay, idempotent inbox consumers |
 //! | [`shutdown`] | SIGINT/SIGTERM → one watch channel; servers drain, relays flush |
-//! | [`telemetry`] | `tracing` logs, JSON or pretty |
+//! | [`telemetry`] | `tracing` logs (JSON or pretty), OpenTelemetry traces, W3C trace context |
+//! | [`metrics`] | request latency, outbox lag, consumer outcomes, sweep durations (OTLP) |
 //! | [`grpc`] | one error type → `tonic::Code` + rule ID in the details; a server with health and reflection |
 
 pub mod clock;
@@ -15,5 +16,6 @@ pub mod config;
 pub mod db;
 pub mod events;
 pub mod grpc;
+pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;

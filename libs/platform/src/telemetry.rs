@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -18,20 +19,47 @@ use crate::config::LogFormat;
 
 /// Install the global subscriber once; later calls are ignored (tests start many services).
 /// Returns the tracer provider to flush at exit (`provider.shutdown()`).
-pub fn init(format: LogFormat, filter: &str) -> Option<SdkTracerProvider> {
-    let mut builder = SdkTracerProvider::builder();
+pub fn init(format: LogFormat, filter: &str) -> Option<Providers> {
+    let mut traces = SdkTracerProvider::builder();
+    let mut metrics = SdkMeterProvider::builder();
     if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
-        // The standard OTEL_* variables configure the exporter (endpoint, headers, timeout).
+        // The standard OTEL_* variables configure the exporters (endpoint, headers, timeout).
         match opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .build()
         {
-            Ok(exporter) => builder = builder.with_batch_exporter(exporter),
-            Err(e) => eprintln!("hwx: OTLP exporter not started: {e}"),
+            Ok(exporter) => traces = traces.with_batch_exporter(exporter),
+            Err(e) => eprintln!("hwx: OTLP span exporter not started: {e}"),
+        }
+        match opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .build()
+        {
+            Ok(exporter) => metrics = metrics.with_periodic_exporter(exporter),
+            Err(e) => eprintln!("hwx: OTLP metric exporter not started: {e}"),
         }
     }
-    let provider = builder.build();
-    init_with(format, filter, provider.clone()).then_some(provider)
+    let providers = Providers {
+        traces: traces.build(),
+        metrics: metrics.build(),
+    };
+    opentelemetry::global::set_meter_provider(providers.metrics.clone());
+    init_with(format, filter, providers.traces.clone()).then_some(providers)
+}
+
+/// The OpenTelemetry providers, to flush at exit.
+#[derive(Debug)]
+pub struct Providers {
+    pub traces: SdkTracerProvider,
+    pub metrics: SdkMeterProvider,
+}
+
+impl Providers {
+    /// Flush what is buffered and stop exporting.
+    pub fn shutdown(&self) {
+        let _ = self.traces.shutdown();
+        let _ = self.metrics.shutdown();
+    }
 }
 
 /// Install the global subscriber with `provider` (tests pass one with an in-memory exporter).

@@ -1,4 +1,4 @@
-//! One request through the gateway produces one trace: the gateway's HTTP span, the
+//! One request through the gateway produces one trace (and its metrics): the gateway's HTTP span, the
 //! registration service's gRPC span, the outbox relay's publish span and a consumer's process
 //! span in another service, linked across NATS by the W3C traceparent header.
 //!
@@ -18,6 +18,7 @@ use hwx_rules::maintenance::MaintenancePolicy;
 use hwx_testkit::TestEnv;
 use hwx_testkit::http::request;
 use opentelemetry::trace::SpanKind;
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use serde_json::json;
 use sqlx::PgConnection;
@@ -59,6 +60,11 @@ async fn one_request_one_trace_across_grpc_and_nats() {
         "info",
         provider.clone()
     ));
+    let metrics = InMemoryMetricExporter::default();
+    let meter_provider = SdkMeterProvider::builder()
+        .with_periodic_exporter(metrics.clone())
+        .build();
+    opentelemetry::global::set_meter_provider(meter_provider.clone());
 
     let env = TestEnv::new().await;
     let db = env
@@ -194,6 +200,27 @@ async fn one_request_one_trace_across_grpc_and_nats() {
             .iter()
             .any(|kv| kv.key.as_str() == "messaging.system" && kv.value.as_str() == "nats")
     );
+
+    // The same request shows in the metrics: its latency by route, and the consumer's outcome.
+    meter_provider.force_flush().unwrap();
+    let exported = metrics.get_finished_metrics().unwrap();
+    let names: Vec<String> = exported
+        .iter()
+        .flat_map(|rm| {
+            rm.scope_metrics()
+                .flat_map(|sm| sm.metrics().map(|m| m.name().to_owned()))
+        })
+        .collect();
+    for expected in [
+        "http.server.request.duration",
+        "hwx.consumer.events",
+        "hwx.outbox.pending",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "metric {expected} missing from {names:?}"
+        );
+    }
 
     let _ = stop.send(true);
     let _ = consumer.await;

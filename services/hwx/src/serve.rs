@@ -100,7 +100,7 @@ pub fn serve(role: Role) -> ExitCode {
         };
         // Flush spans still buffered.
         if let Some(p) = provider {
-            let _ = p.shutdown();
+            p.shutdown();
         }
         code
     })

@@ -50,7 +50,10 @@ async fn sweep_loop(
     loop {
         if leader.acquire(&db).await {
             let today = clock.now_jst().date_naive();
-            match registration.sweep(today).await {
+            let started = std::time::Instant::now();
+            let result = registration.sweep(today).await;
+            hwx_platform::metrics::sweep("ap3", started.elapsed().as_secs_f64());
+            match result {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "AP3: unsubmitted applications deleted"),
                 Err(e) => tracing::warn!(error = %e, "AP3 sweep failed; next hour again"),
