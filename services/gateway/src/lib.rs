@@ -54,6 +54,8 @@ pub struct AppState {
     pub(crate) limits: Arc<RwLock<RateLimit>>,
     /// Theoretical arrival time per caller (GCRA state).
     pub(crate) tats: Arc<Mutex<HashMap<String, DateTime<FixedOffset>>>>,
+    /// Bearer token → rate-limit key, with when it was looked up.
+    pub(crate) callers: Arc<Mutex<HashMap<String, (String, std::time::Instant)>>>,
 }
 
 fn lock_poisoned<T>(e: std::sync::PoisonError<T>) -> T {
@@ -147,17 +149,19 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     if !req.uri().path().starts_with("/v1/") {
         return next.run(req).await;
     }
-    let key = req
+    let key = match req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| {
-            req.extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| format!("ip:{}", c.0.ip()))
-        })
-        .unwrap_or_else(|| "anonymous".into());
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        // X2 limits organisations: every session of one organisation shares its bucket.
+        Some(token) => rate_key(&state, token).await,
+        None => req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "anonymous".to_owned(), |c| format!("ip:{}", c.0.ip())),
+    };
     let now = state.clock.now_jst();
     let limit = *state.limits.read().unwrap_or_else(lock_poisoned);
     let decision = {
@@ -183,6 +187,54 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     next.run(req).await
 }
 
+/// How long a token's owner is remembered for rate limiting (one `Authenticate` call per token
+/// per minute rather than per request).
+const CALLER_CACHE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The rate-limit bucket of a bearer token: its organisation, else its account. An unknown token
+/// gets a bucket of its own; the service will refuse it anyway.
+async fn rate_key(state: &AppState, token: &str) -> String {
+    if let Some((key, at)) = state
+        .callers
+        .lock()
+        .unwrap_or_else(lock_poisoned)
+        .get(token)
+        && at.elapsed() < CALLER_CACHE
+    {
+        return key.clone();
+    }
+    let (key, cacheable) = match state
+        .registration
+        .clone()
+        .authenticate(hwx_proto::registration::v1::AuthenticateRequest {
+            token: token.to_owned(),
+        })
+        .await
+    {
+        Ok(c) => {
+            let c = c.into_inner();
+            if !c.organisation_id.is_empty() {
+                (format!("org:{}", c.organisation_id), true)
+            } else {
+                // An organisation account before its organisation is registered will soon have
+                // one: do not remember its account bucket.
+                let pending_org = c.role == hwx_proto::common::v1::Role::Org as i32;
+                (format!("account:{}", c.account_id), !pending_org)
+            }
+        }
+        Err(_) => (format!("token:{}", token.get(..16).unwrap_or(token)), false),
+    };
+    if !cacheable {
+        return key;
+    }
+    let mut callers = state.callers.lock().unwrap_or_else(lock_poisoned);
+    if callers.len() > 100_000 {
+        callers.retain(|_, (_, at)| at.elapsed() < CALLER_CACHE);
+    }
+    callers.insert(token.to_owned(), (key.clone(), std::time::Instant::now()));
+    key
+}
+
 /// The router, for tests that drive it in process and for `serve`.
 pub async fn router(cfg: &GatewayConfig, clock: SharedClock) -> Result<Router, String> {
     let channel = Channel::from_shared(cfg.registration_url.clone())
@@ -200,6 +252,7 @@ pub async fn router(cfg: &GatewayConfig, clock: SharedClock) -> Result<Router, S
             burst: cfg.burst.max(1),
         })),
         tats: Arc::new(Mutex::new(HashMap::new())),
+        callers: Arc::new(Mutex::new(HashMap::new())),
     };
     Ok(routes::routes()
         .merge(docs::routes())

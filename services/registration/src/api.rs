@@ -1243,6 +1243,35 @@ impl Registration {
         Ok(application_from_row(&updated)?)
     }
 
+    /// D8: enrolments past their last valid day become `expired`, each with an `enrolment.ended`
+    /// event (S-SEEKER data is then deleted under SK6e by its owner). Returns how many.
+    pub async fn expire_enrolments(&self, today: NaiveDate) -> Result<usize, ServiceError> {
+        let now = self.now();
+        let mut tx = self.db.pool().begin().await?;
+        let rows = sqlx::query(
+            "UPDATE enrolments SET status = 'expired', updated_at = now()
+             WHERE status = 'active' AND valid_until < $1 RETURNING organisation_id, service",
+        )
+        .bind(today)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in &rows {
+            let org: Uuid = r.try_get("organisation_id")?;
+            let service: String = r.try_get("service")?;
+            let (event_id, m) = meta(now);
+            let e = ev::EnrolmentEnded {
+                meta: m,
+                organisation_id: org.to_string(),
+                service: convert::service_proto(convert::service_from_str(&service)),
+                status: convert::enrolment_proto("expired"),
+                rule: RuleId::D5.to_string(),
+            };
+            stage(&mut tx, event_id, events::ENROLMENT_ENDED, &e).await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
     /// AP3: delete registrations not submitted by the end of their 14th day. Returns how many.
     pub async fn sweep(&self, today: NaiveDate) -> Result<i32, ServiceError> {
         let rows =

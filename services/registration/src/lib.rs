@@ -52,6 +52,11 @@ async fn sweep_loop(
             let today = clock.now_jst().date_naive();
             let started = std::time::Instant::now();
             let result = registration.sweep(today).await;
+            match registration.expire_enrolments(today).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "D8: enrolments past their validity expired"),
+                Err(e) => tracing::warn!(error = %e, "enrolment expiry failed; next hour again"),
+            }
             hwx_platform::metrics::sweep("ap3", started.elapsed().as_secs_f64());
             match result {
                 Ok(0) => {}

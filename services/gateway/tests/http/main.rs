@@ -444,6 +444,56 @@ async fn x2_rate_limit_changeable_at_run_time() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn x2_two_sessions_of_one_organisation_share_its_limit() {
+    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenancePolicy::none()).await;
+    let ops = s.staff("ops@mhlw.example.go.jp", "ops", None).await;
+    let (first, _) = s
+        .organisation("info@twice.example.jp", "K1", None, "13")
+        .await;
+    let second = s
+        .login("info@twice.example.jp", "a long enough password")
+        .await;
+    let r = s
+        .call(
+            "PUT",
+            "/v1/ops/rate-limits",
+            Some(&ops),
+            Some(json!({"requests_per_second": 1, "burst": 2})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        s.call("GET", "/v1/applications", Some(&first), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        s.call("GET", "/v1/applications", Some(&second), None)
+            .await
+            .status,
+        200
+    );
+    let r = s.call("GET", "/v1/applications", Some(&first), None).await;
+    assert_eq!(
+        problem(&r),
+        (429, Some("X2".into())),
+        "the organisation's bucket is empty, whichever session asks"
+    );
+    // Another organisation is not affected.
+    let (other, _) = s
+        .organisation("info@other.example.jp", "K2", None, "13")
+        .await;
+    assert_eq!(
+        s.call("GET", "/v1/applications", Some(&other), None)
+            .await
+            .status,
+        200
+    );
+    s.stop().await;
+}
+
 async fn futures_codes(s: &Stack, token: &str) -> Vec<u16> {
     let mut out = Vec::new();
     for _ in 0..3 {

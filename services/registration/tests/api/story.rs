@@ -571,3 +571,85 @@ async fn ap3_d2_sweep_and_overdue_bureau_emails() {
     assert!(overdue.is_empty());
     h.stop().await;
 }
+
+#[tokio::test]
+async fn d8_enrolment_expires_after_its_validity_and_says_so() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+    let (t, org) = h
+        .organisation(
+            "info@expiring.example.jp",
+            common::OrgKind::K1,
+            common::School::Unspecified,
+            "13",
+        )
+        .await;
+    let app = c
+        .create_application(authed(
+            &t,
+            CreateApplicationRequest {
+                organisation_id: org.id.clone(),
+                service: job(),
+                kind: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let tokyo = h
+        .staff(
+            "officer@tokyo-roudoukyoku.example.go.jp",
+            "bureau",
+            Some("13"),
+        )
+        .await;
+    c.record_submission(authed(
+        &tokyo,
+        RecordSubmissionRequest {
+            application_id: app.id.clone(),
+            received_on: None,
+        },
+    ))
+    .await
+    .unwrap();
+    c.decide_application(authed(
+        &tokyo,
+        DecideApplicationRequest {
+            application_id: app.id,
+            approve: true,
+            note: String::new(),
+            validity_months: 6,
+        },
+    ))
+    .await
+    .unwrap();
+    let registration =
+        hwx_registration::Registration::new(h.db.clone(), std::sync::Arc::new(h.clock.clone()));
+    let last_day = chrono::NaiveDate::from_ymd_opt(2027, 5, 26).unwrap(); // six months from 11/27
+    assert_eq!(
+        registration.expire_enrolments(last_day).await.unwrap(),
+        0,
+        "valid through its last day"
+    );
+    assert_eq!(
+        registration
+            .expire_enrolments(last_day.succ_opt().unwrap())
+            .await
+            .unwrap(),
+        1
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM enrolments")
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "expired");
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE subject = 'hwx.registration.enrolment.ended'",
+    )
+    .fetch_one(h.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(ended, 1, "the end is an event, committed with the change");
+    h.stop().await;
+}
