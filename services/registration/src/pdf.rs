@@ -2,7 +2,8 @@
 //! representative writes their name before it is emailed to the bureau.
 //!
 //! A single A4 page written directly: text in the standard Japanese CID font HeiseiKakuGo-W5
-//! (UniJIS-UCS2-H), which every PDF reader provides, so nothing needs embedding.
+//! (UniJIS-UCS2-HW-H: ASCII in half-width glyphs), which every PDF reader provides, so nothing
+//! needs embedding.
 
 use std::fmt::Write as _;
 
@@ -13,6 +14,9 @@ pub type Field = (String, String);
 fn hex(text: &str) -> String {
     let mut out = String::from("<");
     for unit in text.encode_utf16() {
+        // The half-width space has no glyph in the substituted fonts of common readers: use the
+        // ideographic space.
+        let unit = if unit == 0x20 { 0x3000 } else { unit };
         let _ = write!(out, "{unit:04X}");
     }
     out.push('>');
@@ -49,10 +53,10 @@ pub fn application_form(title: &str, fields: &[Field]) -> Vec<u8> {
         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>"
             .to_owned(),
         format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
-        "<< /Type /Font /Subtype /Type0 /BaseFont /HeiseiKakuGo-W5 /Encoding /UniJIS-UCS2-H /DescendantFonts [6 0 R] >>"
+        "<< /Type /Font /Subtype /Type0 /BaseFont /HeiseiKakuGo-W5 /Encoding /UniJIS-UCS2-HW-H /DescendantFonts [6 0 R] >>"
             .to_owned(),
         "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /HeiseiKakuGo-W5 \
-         /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 2 >> /FontDescriptor 7 0 R /DW 1000 >>"
+         /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 2 >> /FontDescriptor 7 0 R /DW 1000 /W [231 389 500] >>"
             .to_owned(),
         "<< /Type /FontDescriptor /FontName /HeiseiKakuGo-W5 /Flags 4 /FontBBox [-92 -250 1010 922] \
          /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 737 /StemV 114 >>"
