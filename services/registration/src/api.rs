@@ -274,9 +274,12 @@ fn locked_for_good() -> DateTime<Utc> {
 
 const COMPROMISE: &str = "compromise reported";
 
-#[tonic::async_trait]
-impl RegistrationService for Registration {
-    async fn create_account(&self, request: Request<CreateAccountRequest>) -> Reply<Account> {
+/// The handlers, in the service's own error type: `?` works on database and rule errors alike.
+impl Registration {
+    async fn do_create_account(
+        &self,
+        request: Request<CreateAccountRequest>,
+    ) -> Result<Response<Account>, ServiceError> {
         let caller = self.optional_caller(&request).await?;
         let req = request.into_inner();
         let role = convert::role(req.role)?;
@@ -287,8 +290,7 @@ impl RegistrationService for Registration {
                 _ => {
                     return Err(ServiceError::forbidden(
                         "only operations can create staff and system accounts",
-                    )
-                    .into());
+                    ));
                 }
             }
         }
@@ -301,23 +303,20 @@ impl RegistrationService for Registration {
             return Err(ServiceError::invalid(format!(
                 "email: {:?} is not an email address",
                 req.email
-            ))
-            .into());
+            )));
         }
         if req.password.chars().count() < auth::MIN_PASSWORD_LEN {
             return Err(ServiceError::invalid(format!(
                 "password: at least {} characters",
                 auth::MIN_PASSWORD_LEN
-            ))
-            .into());
+            )));
         }
         let bureau = match role {
             Role::Bureau if valid_prefecture(&req.bureau_code) => Some(req.bureau_code.clone()),
             Role::Bureau => {
                 return Err(ServiceError::invalid(
                     "bureau_code: the prefecture code 01–47 of the officer's labour bureau",
-                )
-                .into());
+                ));
             }
             _ => None,
         };
@@ -328,16 +327,16 @@ impl RegistrationService for Registration {
         )
         .bind(&email)
         .fetch_one(self.db.pool())
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
         if let Some(closed) = closed {
-            let from = deadline::email_reusable_from(closed).map_err(ServiceError::from)?;
+            let from = deadline::email_reusable_from(closed)?;
             if today < from {
                 return Err(ServiceError::refused(
                     RuleId::E7,
-                    format!("this email belonged to an account closed on {closed}; it can be registered again from {from}: use another email"),
-                )
-                .into());
+                    format!(
+                        "this email belonged to an account closed on {closed}; it can be registered again from {from}: use another email"
+                    ),
+                ));
             }
         }
         let hash = auth::hash_password(req.password).await?;
@@ -351,15 +350,15 @@ impl RegistrationService for Registration {
         .bind(role.as_str())
         .bind(bureau)
         .fetch_optional(self.db.pool())
-        .await
-        .map_err(ServiceError::from)?
+        .await?
         .ok_or_else(|| ServiceError::new(ErrorKind::Conflict, "an account with this email exists"))?;
-        Ok(Response::new(
-            account_message(&row, self.now()).map_err(ServiceError::from)?,
-        ))
+        Ok(Response::new(account_message(&row, self.now())?))
     }
 
-    async fn login(&self, request: Request<LoginRequest>) -> Reply<Session> {
+    async fn do_login(
+        &self,
+        request: Request<LoginRequest>,
+    ) -> Result<Response<Session>, ServiceError> {
         let req = request.into_inner();
         let email = req.email.trim().to_lowercase();
         let now = self.now();
@@ -368,19 +367,16 @@ impl RegistrationService for Registration {
             sqlx::query("SELECT * FROM accounts WHERE email = $1 AND closed_on IS NULL")
                 .bind(&email)
                 .fetch_optional(self.db.pool())
-                .await
-                .map_err(ServiceError::from)?
+                .await?
         else {
             // Spend the same time as a real check, so timing does not tell which emails exist.
             let _ = auth::verify_password(req.password, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()).await;
-            return Err(wrong().into());
+            return Err(wrong());
         };
-        let id: Uuid = row.try_get("id").map_err(ServiceError::from)?;
-        let locked: Option<DateTime<Utc>> =
-            row.try_get("locked_until").map_err(ServiceError::from)?;
+        let id: Uuid = row.try_get("id")?;
+        let locked: Option<DateTime<Utc>> = row.try_get("locked_until")?;
         if let Some(until) = locked.filter(|t| *t > now) {
-            let reason: Option<String> =
-                row.try_get("locked_reason").map_err(ServiceError::from)?;
+            let reason: Option<String> = row.try_get("locked_reason")?;
             let msg = if reason.as_deref() == Some(COMPROMISE) {
                 "the account is locked after a reported compromise: contact operations".to_owned()
             } else {
@@ -389,18 +385,15 @@ impl RegistrationService for Registration {
                     hwx_rules::jst::to_jst(&until).to_rfc3339()
                 )
             };
-            return Err(ServiceError::unauthenticated(msg)
-                .with_rule(RuleId::A1)
-                .into());
+            return Err(ServiceError::unauthenticated(msg).with_rule(RuleId::A1));
         }
-        let hash: String = row.try_get("password_hash").map_err(ServiceError::from)?;
+        let hash: String = row.try_get("password_hash")?;
         if !auth::verify_password(req.password, hash).await {
-            let mut tx = self.db.pool().begin().await.map_err(ServiceError::from)?;
+            let mut tx = self.db.pool().begin().await?;
             let failures: i32 = sqlx::query_scalar("UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
                 .bind(id)
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(ServiceError::from)?;
+                .await?;
             if let Some(until) = self
                 .lockout
                 .after_failure(failures.max(0) as u32, hwx_rules::jst::to_jst(&now))
@@ -409,8 +402,7 @@ impl RegistrationService for Registration {
                     .bind(id)
                     .bind(until.with_timezone(&Utc))
                     .execute(&mut *tx)
-                    .await
-                    .map_err(ServiceError::from)?;
+                    .await?;
                 let (event_id, m) = meta(now);
                 let e = ev::AccountLocked {
                     meta: m,
@@ -418,21 +410,18 @@ impl RegistrationService for Registration {
                     reason: "failed logins".into(),
                     compromise_reported: false,
                 };
-                stage(&mut tx, event_id, events::ACCOUNT_LOCKED, &e)
-                    .await
-                    .map_err(ServiceError::from)?;
+                stage(&mut tx, event_id, events::ACCOUNT_LOCKED, &e).await?;
             }
-            tx.commit().await.map_err(ServiceError::from)?;
-            return Err(wrong().into());
+            tx.commit().await?;
+            return Err(wrong());
         }
         let (token, token_hash) = auth::new_token();
         let expires = now + auth::SESSION_TTL;
-        let mut tx = self.db.pool().begin().await.map_err(ServiceError::from)?;
+        let mut tx = self.db.pool().begin().await?;
         sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, expires_at) VALUES ($1, $2, $3)",
         )
@@ -440,29 +429,33 @@ impl RegistrationService for Registration {
         .bind(id)
         .bind(expires)
         .execute(&mut *tx)
-        .await
-        .map_err(ServiceError::from)?;
-        tx.commit().await.map_err(ServiceError::from)?;
+        .await?;
+        tx.commit().await?;
         Ok(Response::new(Session {
             token,
             expires_at: convert::timestamp(expires),
-            account: Some(account_message(&row, now).map_err(ServiceError::from)?),
+            account: Some(account_message(&row, now)?),
         }))
     }
 
-    async fn logout(&self, request: Request<LogoutRequest>) -> Reply<LogoutResponse> {
+    async fn do_logout(
+        &self,
+        request: Request<LogoutRequest>,
+    ) -> Result<Response<LogoutResponse>, ServiceError> {
         let req = request.into_inner();
         sqlx::query(
             "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(auth::token_hash(&req.token))
         .execute(self.db.pool())
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
         Ok(Response::new(LogoutResponse {}))
     }
 
-    async fn authenticate(&self, request: Request<AuthenticateRequest>) -> Reply<Caller_> {
+    async fn do_authenticate(
+        &self,
+        request: Request<AuthenticateRequest>,
+    ) -> Result<Response<Caller_>, ServiceError> {
         let req = request.into_inner();
         let c = auth::authenticate(self.db.pool(), &req.token, self.now()).await?;
         Ok(Response::new(Caller_ {
@@ -473,7 +466,10 @@ impl RegistrationService for Registration {
         }))
     }
 
-    async fn report_compromise(&self, request: Request<ReportCompromiseRequest>) -> Reply<Account> {
+    async fn do_report_compromise(
+        &self,
+        request: Request<ReportCompromiseRequest>,
+    ) -> Result<Response<Account>, ServiceError> {
         let caller = self.caller(&request).await?;
         let req = request.into_inner();
         let id = if req.account_id.is_empty() {
@@ -484,12 +480,11 @@ impl RegistrationService for Registration {
         if id != caller.account_id && !matches!(caller.role, Role::Ops | Role::Mhlw) {
             return Err(ServiceError::forbidden(
                 "only the account holder or operations can report a compromise",
-            )
-            .into());
+            ));
         }
         let now = self.now();
         let response = rules_account::on_compromise_report();
-        let mut tx = self.db.pool().begin().await.map_err(ServiceError::from)?;
+        let mut tx = self.db.pool().begin().await?;
         let row = sqlx::query(
             "UPDATE accounts SET locked_until = $2, locked_reason = $3 WHERE id = $1 RETURNING *",
         )
@@ -497,15 +492,13 @@ impl RegistrationService for Registration {
         .bind(locked_for_good())
         .bind(COMPROMISE)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(ServiceError::from)?
+        .await?
         .ok_or_else(|| ServiceError::not_found(format!("no account {id}")))?;
         if response.revoke_sessions {
             sqlx::query("UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL")
                 .bind(id)
                 .execute(&mut *tx)
-                .await
-                .map_err(ServiceError::from)?;
+                .await?;
         }
         // Operations learn of it from the event (A1: notify ops).
         let (event_id, m) = meta(now);
@@ -515,27 +508,22 @@ impl RegistrationService for Registration {
             reason: req.reason,
             compromise_reported: true,
         };
-        stage(&mut tx, event_id, events::ACCOUNT_LOCKED, &e)
-            .await
-            .map_err(ServiceError::from)?;
-        tx.commit().await.map_err(ServiceError::from)?;
-        Ok(Response::new(
-            account_message(&row, now).map_err(ServiceError::from)?,
-        ))
+        stage(&mut tx, event_id, events::ACCOUNT_LOCKED, &e).await?;
+        tx.commit().await?;
+        Ok(Response::new(account_message(&row, now)?))
     }
 
-    async fn register_organisation(
+    async fn do_register_organisation(
         &self,
         request: Request<RegisterOrganisationRequest>,
-    ) -> Reply<Organisation> {
+    ) -> Result<Response<Organisation>, ServiceError> {
         let caller = self.caller(&request).await?;
         caller.require(&[Role::Org])?;
         if caller.organisation_id.is_some() {
             return Err(ServiceError::new(
                 ErrorKind::Conflict,
                 "this account already has an organisation",
-            )
-            .into());
+            ));
         }
         let org = request
             .into_inner()
@@ -547,29 +535,26 @@ impl RegistrationService for Registration {
             || org.licence_number.trim().is_empty()
             || org.address.trim().is_empty()
         {
-            return Err(
-                ServiceError::invalid("name, licence_number and address are required").into(),
-            );
+            return Err(ServiceError::invalid(
+                "name, licence_number and address are required",
+            ));
         }
         if !valid_prefecture(&org.prefecture_code) {
             return Err(ServiceError::invalid(
                 "prefecture_code: the JIS X 0401 code 01–47 of the organisation's prefecture",
-            )
-            .into());
+            ));
         }
         if kind == OrgKind::K3 && school.is_none() {
             return Err(ServiceError::refused(
                 RuleId::E1,
                 "a K3 organisation is a school: give the kind of school",
-            )
-            .into());
+            ));
         }
         let licence_expiry = convert::from_date(org.licence_expiry.as_ref(), "licence_expiry")?;
         if kind.is_licensed() && licence_expiry.is_none() {
             return Err(ServiceError::invalid(
                 "licence_expiry: a K1 or K2 licence has an expiry date",
-            )
-            .into());
+            ));
         }
         let to_rules = |p: &Option<ResponsiblePerson>| {
             let p = p.clone().unwrap_or_default();
@@ -584,13 +569,13 @@ impl RegistrationService for Registration {
             &to_rules(&org.pi_manager),
         );
         if !problems.is_empty() {
-            return Err(ServiceError::refused(RuleId::A2, problems.join("; ")).into());
+            return Err(ServiceError::refused(RuleId::A2, problems.join("; ")));
         }
         let now = self.now();
         let today = self.today();
-        let email_due = deadline::bureau_email_due(today).map_err(ServiceError::from)?;
+        let email_due = deadline::bureau_email_due(today)?;
         let id = Uuid::now_v7();
-        let mut tx = self.db.pool().begin().await.map_err(ServiceError::from)?;
+        let mut tx = self.db.pool().begin().await?;
         sqlx::query(
             "INSERT INTO organisations (id, name, kind, school, licence_number, licence_expiry, address, prefecture_code,
                handles_subsidies, certifications, contact_person, pi_manager, registered_on, bureau_email_due)
@@ -611,8 +596,7 @@ impl RegistrationService for Registration {
         .bind(today)
         .bind(email_due)
         .execute(&mut *tx)
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
         if let Some(m) = &org.mandatory_info {
             sqlx::query(
                 "INSERT INTO mandatory_info (organisation_id, version, info) VALUES ($1, 1, $2)",
@@ -620,15 +604,13 @@ impl RegistrationService for Registration {
             .bind(id)
             .bind(mandatory_json(m))
             .execute(&mut *tx)
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
         }
         sqlx::query("UPDATE accounts SET organisation_id = $2 WHERE id = $1")
             .bind(caller.account_id)
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
         let (event_id, m) = meta(now);
         let e = ev::OrgRegistered {
             meta: m,
@@ -637,17 +619,15 @@ impl RegistrationService for Registration {
             kind: convert::kind_proto(kind),
             prefecture_code: org.prefecture_code.clone(),
         };
-        stage(&mut tx, event_id, events::ORG_REGISTERED, &e)
-            .await
-            .map_err(ServiceError::from)?;
-        tx.commit().await.map_err(ServiceError::from)?;
+        stage(&mut tx, event_id, events::ORG_REGISTERED, &e).await?;
+        tx.commit().await?;
         Ok(Response::new(self.organisation(id).await?))
     }
 
-    async fn get_organisation(
+    async fn do_get_organisation(
         &self,
         request: Request<GetOrganisationRequest>,
-    ) -> Reply<Organisation> {
+    ) -> Result<Response<Organisation>, ServiceError> {
         let caller = self.caller(&request).await?;
         let id = uuid(&request.get_ref().id, "id")?;
         caller.own_organisation(id)?;
@@ -658,10 +638,10 @@ impl RegistrationService for Registration {
         Ok(Response::new(org))
     }
 
-    async fn update_mandatory_info(
+    async fn do_update_mandatory_info(
         &self,
         request: Request<UpdateMandatoryInfoRequest>,
-    ) -> Reply<Organisation> {
+    ) -> Result<Response<Organisation>, ServiceError> {
         let caller = self.caller(&request).await?;
         let req = request.into_inner();
         let id = uuid(&req.organisation_id, "organisation_id")?;
@@ -671,21 +651,19 @@ impl RegistrationService for Registration {
             .mandatory_info
             .ok_or_else(|| ServiceError::invalid("mandatory_info is required"))?;
         let now = self.now();
-        let mut tx = self.db.pool().begin().await.map_err(ServiceError::from)?;
+        let mut tx = self.db.pool().begin().await?;
         // Versions are serialised per organisation by the row lock.
         self.organisation_row(&mut tx, id).await?;
         sqlx::query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
         let version: i32 = sqlx::query_scalar(
             "SELECT coalesce(max(version), 0) + 1 FROM mandatory_info WHERE organisation_id = $1",
         )
         .bind(id)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
         let json = mandatory_json(&info);
         sqlx::query(
             "INSERT INTO mandatory_info (organisation_id, version, info) VALUES ($1, $2, $3)",
@@ -694,8 +672,7 @@ impl RegistrationService for Registration {
         .bind(version)
         .bind(&json)
         .execute(&mut *tx)
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
         let (event_id, m) = meta(now);
         let e = ev::MandatoryInfoChanged {
             meta: m,
@@ -703,17 +680,15 @@ impl RegistrationService for Registration {
             version,
             mandatory_info_json: json.to_string(),
         };
-        stage(&mut tx, event_id, events::MANDATORY_INFO_CHANGED, &e)
-            .await
-            .map_err(ServiceError::from)?;
-        tx.commit().await.map_err(ServiceError::from)?;
+        stage(&mut tx, event_id, events::MANDATORY_INFO_CHANGED, &e).await?;
+        tx.commit().await?;
         Ok(Response::new(self.organisation(id).await?))
     }
 
-    async fn create_application(
+    async fn do_create_application(
         &self,
         request: Request<CreateApplicationRequest>,
-    ) -> Reply<Application> {
+    ) -> Result<Response<Application>, ServiceError> {
         let caller = self.caller(&request).await?;
         caller.require(&[Role::Org])?;
         let req = request.into_inner();
@@ -722,14 +697,16 @@ impl RegistrationService for Registration {
         let service = convert::service(req.service)?;
         let kind = convert::app_kind(req.kind)?;
         if req.regular_placements_3m < 0 {
-            return Err(ServiceError::invalid("regular_placements_3m cannot be negative").into());
+            return Err(ServiceError::invalid(
+                "regular_placements_3m cannot be negative",
+            ));
         }
         let today = self.today();
-        let mut tx = self.db.pool().begin().await.map_err(ServiceError::from)?;
+        let mut tx = self.db.pool().begin().await?;
         let org = self.organisation_row(&mut tx, org_id).await?;
-        let org_kind: String = org.try_get("kind").map_err(ServiceError::from)?;
-        let school: Option<String> = org.try_get("school").map_err(ServiceError::from)?;
-        let suspended: bool = org.try_get("suspended").map_err(ServiceError::from)?;
+        let org_kind: String = org.try_get("kind")?;
+        let school: Option<String> = org.try_get("school")?;
+        let suspended: bool = org.try_get("suspended")?;
         let verdict = eligibility::eligibility(&EligibilityQuery {
             service,
             kind: convert::kind_from_str(&org_kind),
@@ -738,10 +715,9 @@ impl RegistrationService for Registration {
             regular_placements_3m: req.regular_placements_3m as u32,
             suspension_order: suspended,
             improvement_order: false,
-            revoked_on: org.try_get("revoked_on").map_err(ServiceError::from)?,
+            revoked_on: org.try_get("revoked_on")?,
             on: today,
-        })
-        .map_err(ServiceError::from)?;
+        })?;
         if let Some(first) = verdict.rules.first() {
             let all: Vec<String> = verdict
                 .rules
@@ -751,10 +727,9 @@ impl RegistrationService for Registration {
             return Err(ServiceError::refused(
                 *first,
                 format!("not eligible for {service}: {}", all.join("; ")),
-            )
-            .into());
+            ));
         }
-        let deadline = deadline::submission_deadline(today).map_err(ServiceError::from)?;
+        let deadline = deadline::submission_deadline(today)?;
         // E6: a renewal whose content changed carries a change application with it.
         let kinds = application::applications_for(kind, req.content_changed);
         let mut first_row = None;
@@ -771,18 +746,18 @@ impl RegistrationService for Registration {
             .bind(deadline)
             .bind(req.regular_placements_3m)
             .fetch_one(&mut *tx)
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
             first_row.get_or_insert(row);
         }
-        tx.commit().await.map_err(ServiceError::from)?;
+        tx.commit().await?;
         let row = first_row.ok_or_else(|| ServiceError::internal("no application created"))?;
-        Ok(Response::new(
-            application_from_row(&row).map_err(ServiceError::from)?,
-        ))
+        Ok(Response::new(application_from_row(&row)?))
     }
 
-    async fn get_application(&self, request: Request<GetApplicationRequest>) -> Reply<Application> {
+    async fn do_get_application(
+        &self,
+        request: Request<GetApplicationRequest>,
+    ) -> Result<Response<Application>, ServiceError> {
         let caller = self.caller(&request).await?;
         let (app, prefecture) = self.application_for(&caller, &request.get_ref().id).await?;
         if caller.role == Role::Bureau {
@@ -791,10 +766,10 @@ impl RegistrationService for Registration {
         Ok(Response::new(app))
     }
 
-    async fn list_applications(
+    async fn do_list_applications(
         &self,
         request: Request<ListApplicationsRequest>,
-    ) -> Reply<ListApplicationsResponse> {
+    ) -> Result<Response<ListApplicationsResponse>, ServiceError> {
         let caller = self.caller(&request).await?;
         let req = request.into_inner();
         let (size, offset) = convert::page(req.page.as_ref())?;
@@ -816,7 +791,7 @@ impl RegistrationService for Registration {
                     org,
                     (!req.bureau_code.is_empty()).then(|| req.bureau_code.clone()),
                 ),
-                _ => return Err(ServiceError::forbidden("not allowed for this role").into()),
+                _ => return Err(ServiceError::forbidden("not allowed for this role")),
             };
         let status = convert::status_from_proto(req.status);
         let rows = sqlx::query(
@@ -831,13 +806,11 @@ impl RegistrationService for Registration {
         .bind(size)
         .bind(offset)
         .fetch_all(self.db.pool())
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
         let applications = rows
             .iter()
             .map(application_from_row)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ServiceError::from)?;
+            .collect::<Result<Vec<_>, _>>()?;
         let next_page_token = convert::next_token(offset, size, applications.len());
         Ok(Response::new(ListApplicationsResponse {
             applications,
@@ -845,10 +818,10 @@ impl RegistrationService for Registration {
         }))
     }
 
-    async fn get_application_pdf(
+    async fn do_get_application_pdf(
         &self,
         request: Request<GetApplicationRequest>,
-    ) -> Reply<ApplicationPdf> {
+    ) -> Result<Response<ApplicationPdf>, ServiceError> {
         let caller = self.caller(&request).await?;
         let (app, prefecture) = self.application_for(&caller, &request.get_ref().id).await?;
         if caller.role == Role::Bureau {
@@ -908,10 +881,10 @@ impl RegistrationService for Registration {
         }))
     }
 
-    async fn record_submission(
+    async fn do_record_submission(
         &self,
         request: Request<RecordSubmissionRequest>,
-    ) -> Reply<Application> {
+    ) -> Result<Response<Application>, ServiceError> {
         let caller = self.caller(&request).await?;
         caller.require(&[Role::Bureau, Role::Mhlw])?;
         let req = request.into_inner();
@@ -927,10 +900,10 @@ impl RegistrationService for Registration {
         ))
     }
 
-    async fn decide_application(
+    async fn do_decide_application(
         &self,
         request: Request<DecideApplicationRequest>,
-    ) -> Reply<Application> {
+    ) -> Result<Response<Application>, ServiceError> {
         let caller = self.caller(&request).await?;
         caller.require(&[Role::Bureau, Role::Mhlw])?;
         let req = request.into_inner();
@@ -945,15 +918,14 @@ impl RegistrationService for Registration {
         let app_id = uuid(&app.id, "application_id")?;
         let today = self.today();
         let now = self.now();
-        let mut tx = self.db.pool().begin().await.map_err(ServiceError::from)?;
+        let mut tx = self.db.pool().begin().await?;
         sqlx::query("UPDATE applications SET decided_on = $2, decided_by = $3, decision_note = $4 WHERE id = $1")
             .bind(app_id)
             .bind(today)
             .bind(caller.account_id)
             .bind(&req.note)
             .execute(&mut *tx)
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
         if req.approve {
             let org_id = uuid(&app.organisation_id, "organisation_id")?;
             let org = self.organisation_row(&mut tx, org_id).await?;
@@ -967,8 +939,7 @@ impl RegistrationService for Registration {
                     .bind(org_id)
                     .bind(service)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(ServiceError::from)?;
+                    .await?;
                 let (event_id, m) = meta(now);
                 let e = ev::EnrolmentEnded {
                     meta: m,
@@ -977,17 +948,10 @@ impl RegistrationService for Registration {
                     status: convert::enrolment_proto("withdrawn"),
                     rule: RuleId::SK6e.to_string(),
                 };
-                stage(&mut tx, event_id, events::ENROLMENT_ENDED, &e)
-                    .await
-                    .map_err(ServiceError::from)?;
+                stage(&mut tx, event_id, events::ENROLMENT_ENDED, &e).await?;
             } else {
                 let months = u32::try_from(req.validity_months).ok().filter(|m| *m > 0);
-                let until = deadline::validity_end(
-                    today,
-                    months,
-                    org.try_get("licence_expiry").map_err(ServiceError::from)?,
-                )
-                .map_err(ServiceError::from)?;
+                let until = deadline::validity_end(today, months, org.try_get("licence_expiry")?)?;
                 sqlx::query(
                     "INSERT INTO enrolments (organisation_id, service, status, valid_from, valid_until) VALUES ($1, $2, 'active', $3, $4)
                      ON CONFLICT (organisation_id, service) DO UPDATE SET status = 'active', valid_from = $3, valid_until = $4, updated_at = now()",
@@ -997,8 +961,7 @@ impl RegistrationService for Registration {
                 .bind(today)
                 .bind(until)
                 .execute(&mut *tx)
-                .await
-                .map_err(ServiceError::from)?;
+                .await?;
                 let (event_id, m) = meta(now);
                 let e = ev::OrgApproved {
                     meta: m,
@@ -1009,30 +972,28 @@ impl RegistrationService for Registration {
                     valid_until: convert::date(until),
                     approved_by: caller.account_id.to_string(),
                 };
-                stage(&mut tx, event_id, events::ORG_APPROVED, &e)
-                    .await
-                    .map_err(ServiceError::from)?;
+                stage(&mut tx, event_id, events::ORG_APPROVED, &e).await?;
             }
         }
-        tx.commit().await.map_err(ServiceError::from)?;
+        tx.commit().await?;
         let (app, _) = self.application_for(&caller, &app.id).await?;
         Ok(Response::new(app))
     }
 
-    async fn sweep_unsubmitted(
+    async fn do_sweep_unsubmitted(
         &self,
         request: Request<SweepUnsubmittedRequest>,
-    ) -> Reply<SweepUnsubmittedResponse> {
+    ) -> Result<Response<SweepUnsubmittedResponse>, ServiceError> {
         let caller = self.caller(&request).await?;
         caller.require(&[Role::Ops, Role::Mhlw])?;
         let expired = self.sweep(self.today()).await?;
         Ok(Response::new(SweepUnsubmittedResponse { expired }))
     }
 
-    async fn record_bureau_email_sent(
+    async fn do_record_bureau_email_sent(
         &self,
         request: Request<RecordBureauEmailSentRequest>,
-    ) -> Reply<Organisation> {
+    ) -> Result<Response<Organisation>, ServiceError> {
         let caller = self.caller(&request).await?;
         caller.require(&[Role::Bureau, Role::Mhlw])?;
         let id = uuid(&request.get_ref().organisation_id, "organisation_id")?;
@@ -1042,15 +1003,14 @@ impl RegistrationService for Registration {
             .bind(id)
             .bind(self.today())
             .execute(self.db.pool())
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
         Ok(Response::new(self.organisation(id).await?))
     }
 
-    async fn list_overdue_bureau_emails(
+    async fn do_list_overdue_bureau_emails(
         &self,
         request: Request<ListOverdueBureauEmailsRequest>,
-    ) -> Reply<ListOverdueBureauEmailsResponse> {
+    ) -> Result<Response<ListOverdueBureauEmailsResponse>, ServiceError> {
         let caller = self.caller(&request).await?;
         caller.require(&[Role::Bureau, Role::Mhlw, Role::Ops])?;
         let bureau = match caller.role {
@@ -1066,22 +1026,20 @@ impl RegistrationService for Registration {
         .bind(self.today())
         .bind(bureau)
         .fetch_all(self.db.pool())
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
         let organisations = rows
             .iter()
             .map(organisation_from_row)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ServiceError::from)?;
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Response::new(ListOverdueBureauEmailsResponse {
             organisations,
         }))
     }
 
-    async fn list_enrolments(
+    async fn do_list_enrolments(
         &self,
         request: Request<ListEnrolmentsRequest>,
-    ) -> Reply<ListEnrolmentsResponse> {
+    ) -> Result<Response<ListEnrolmentsResponse>, ServiceError> {
         let caller = self.caller(&request).await?;
         let id = uuid(&request.get_ref().organisation_id, "organisation_id")?;
         caller.own_organisation(id)?;
@@ -1089,8 +1047,7 @@ impl RegistrationService for Registration {
             sqlx::query("SELECT * FROM enrolments WHERE organisation_id = $1 ORDER BY service")
                 .bind(id)
                 .fetch_all(self.db.pool())
-                .await
-                .map_err(ServiceError::from)?;
+                .await?;
         let enrolments = rows
             .iter()
             .map(|r| -> Result<Enrolment, sqlx::Error> {
@@ -1104,15 +1061,14 @@ impl RegistrationService for Registration {
                     valid_until: convert::date(r.try_get("valid_until")?),
                 })
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ServiceError::from)?;
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Response::new(ListEnrolmentsResponse { enrolments }))
     }
 
-    async fn list_public_organisations(
+    async fn do_list_public_organisations(
         &self,
         request: Request<ListPublicOrganisationsRequest>,
-    ) -> Reply<ListPublicOrganisationsResponse> {
+    ) -> Result<Response<ListPublicOrganisationsResponse>, ServiceError> {
         let req = request.into_inner();
         let (size, offset) = convert::page(req.page.as_ref())?;
         let prefecture = (!req.prefecture_code.is_empty()).then_some(req.prefecture_code);
@@ -1129,8 +1085,7 @@ impl RegistrationService for Registration {
         .bind(size)
         .bind(offset)
         .fetch_all(self.db.pool())
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
         let organisations = rows
             .iter()
             .map(|r| -> Result<PublicOrganisation, sqlx::Error> {
@@ -1143,8 +1098,7 @@ impl RegistrationService for Registration {
                     suspended: r.try_get::<Option<bool>, _>("suspended")?.unwrap_or(false),
                 })
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ServiceError::from)?;
+            .collect::<Result<Vec<_>, _>>()?;
         let next_page_token = convert::next_token(offset, size, organisations.len());
         Ok(Response::new(ListPublicOrganisationsResponse {
             organisations,
@@ -1152,10 +1106,10 @@ impl RegistrationService for Registration {
         }))
     }
 
-    async fn list_revoked_organisations(
+    async fn do_list_revoked_organisations(
         &self,
         request: Request<ListRevokedOrganisationsRequest>,
-    ) -> Reply<ListRevokedOrganisationsResponse> {
+    ) -> Result<Response<ListRevokedOrganisationsResponse>, ServiceError> {
         let req = request.into_inner();
         let (size, offset) = convert::page(req.page.as_ref())?;
         let rows = sqlx::query(
@@ -1165,8 +1119,7 @@ impl RegistrationService for Registration {
         .bind(size)
         .bind(offset)
         .fetch_all(self.db.pool())
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
         let organisations = rows
             .iter()
             .map(|r| -> Result<RevokedOrganisation, sqlx::Error> {
@@ -1176,13 +1129,137 @@ impl RegistrationService for Registration {
                     revoked_on: convert::opt_date(r.try_get("revoked_on")?),
                 })
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ServiceError::from)?;
+            .collect::<Result<Vec<_>, _>>()?;
         let next_page_token = convert::next_token(offset, size, organisations.len());
         Ok(Response::new(ListRevokedOrganisationsResponse {
             organisations,
             next_page_token,
         }))
+    }
+}
+
+#[tonic::async_trait]
+impl RegistrationService for Registration {
+    async fn create_account(&self, request: Request<CreateAccountRequest>) -> Reply<Account> {
+        Ok(self.do_create_account(request).await?)
+    }
+
+    async fn login(&self, request: Request<LoginRequest>) -> Reply<Session> {
+        Ok(self.do_login(request).await?)
+    }
+
+    async fn logout(&self, request: Request<LogoutRequest>) -> Reply<LogoutResponse> {
+        Ok(self.do_logout(request).await?)
+    }
+
+    async fn authenticate(&self, request: Request<AuthenticateRequest>) -> Reply<Caller_> {
+        Ok(self.do_authenticate(request).await?)
+    }
+
+    async fn report_compromise(&self, request: Request<ReportCompromiseRequest>) -> Reply<Account> {
+        Ok(self.do_report_compromise(request).await?)
+    }
+
+    async fn register_organisation(
+        &self,
+        request: Request<RegisterOrganisationRequest>,
+    ) -> Reply<Organisation> {
+        Ok(self.do_register_organisation(request).await?)
+    }
+
+    async fn get_organisation(
+        &self,
+        request: Request<GetOrganisationRequest>,
+    ) -> Reply<Organisation> {
+        Ok(self.do_get_organisation(request).await?)
+    }
+
+    async fn update_mandatory_info(
+        &self,
+        request: Request<UpdateMandatoryInfoRequest>,
+    ) -> Reply<Organisation> {
+        Ok(self.do_update_mandatory_info(request).await?)
+    }
+
+    async fn create_application(
+        &self,
+        request: Request<CreateApplicationRequest>,
+    ) -> Reply<Application> {
+        Ok(self.do_create_application(request).await?)
+    }
+
+    async fn get_application(&self, request: Request<GetApplicationRequest>) -> Reply<Application> {
+        Ok(self.do_get_application(request).await?)
+    }
+
+    async fn list_applications(
+        &self,
+        request: Request<ListApplicationsRequest>,
+    ) -> Reply<ListApplicationsResponse> {
+        Ok(self.do_list_applications(request).await?)
+    }
+
+    async fn get_application_pdf(
+        &self,
+        request: Request<GetApplicationRequest>,
+    ) -> Reply<ApplicationPdf> {
+        Ok(self.do_get_application_pdf(request).await?)
+    }
+
+    async fn record_submission(
+        &self,
+        request: Request<RecordSubmissionRequest>,
+    ) -> Reply<Application> {
+        Ok(self.do_record_submission(request).await?)
+    }
+
+    async fn decide_application(
+        &self,
+        request: Request<DecideApplicationRequest>,
+    ) -> Reply<Application> {
+        Ok(self.do_decide_application(request).await?)
+    }
+
+    async fn sweep_unsubmitted(
+        &self,
+        request: Request<SweepUnsubmittedRequest>,
+    ) -> Reply<SweepUnsubmittedResponse> {
+        Ok(self.do_sweep_unsubmitted(request).await?)
+    }
+
+    async fn record_bureau_email_sent(
+        &self,
+        request: Request<RecordBureauEmailSentRequest>,
+    ) -> Reply<Organisation> {
+        Ok(self.do_record_bureau_email_sent(request).await?)
+    }
+
+    async fn list_overdue_bureau_emails(
+        &self,
+        request: Request<ListOverdueBureauEmailsRequest>,
+    ) -> Reply<ListOverdueBureauEmailsResponse> {
+        Ok(self.do_list_overdue_bureau_emails(request).await?)
+    }
+
+    async fn list_enrolments(
+        &self,
+        request: Request<ListEnrolmentsRequest>,
+    ) -> Reply<ListEnrolmentsResponse> {
+        Ok(self.do_list_enrolments(request).await?)
+    }
+
+    async fn list_public_organisations(
+        &self,
+        request: Request<ListPublicOrganisationsRequest>,
+    ) -> Reply<ListPublicOrganisationsResponse> {
+        Ok(self.do_list_public_organisations(request).await?)
+    }
+
+    async fn list_revoked_organisations(
+        &self,
+        request: Request<ListRevokedOrganisationsRequest>,
+    ) -> Reply<ListRevokedOrganisationsResponse> {
+        Ok(self.do_list_revoked_organisations(request).await?)
     }
 }
 
