@@ -275,8 +275,23 @@ impl Config {
         Ok(())
     }
 
-    /// The configuration as TOML, secrets masked.
+    /// The configuration as TOML, secrets masked (also credentials inside the NATS URL).
     pub fn to_masked_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+        let mut shown = self.clone();
+        shown.nats_url = redact_url(&self.nats_url);
+        toml::to_string(&shown)
+            .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+    }
+}
+
+/// A URL with its password replaced: `nats://user:***@host`. For logs and printed settings.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            let user = creds.split_once(':').map_or(creds, |(u, _)| u);
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
     }
 }

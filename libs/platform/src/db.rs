@@ -55,17 +55,7 @@ pub fn role_for(schema: &str) -> String {
 }
 
 fn redact(url: &str) -> String {
-    // postgres://user:password@host → postgres://user:***@host
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
+    crate::config::redact_url(url)
 }
 
 /// Create the database named in `url` when it does not exist yet (a fresh machine's first start).

@@ -98,7 +98,7 @@ impl Events {
             .connect(url)
             .await
             .map_err(|e| EventsError::Connect {
-                url: url.into(),
+                url: crate::config::redact_url(url),
                 message: e.to_string(),
             })?;
         let events = Events {
@@ -285,6 +285,11 @@ impl Relay {
     /// Publish until `shutdown`, woken by NOTIFY and at least every `poll`. On shutdown it
     /// flushes what is staged before returning.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>, poll: Duration) {
+        let stopped = *shutdown.borrow();
+        if stopped {
+            self.drain().await;
+            return;
+        }
         let channel = format!("hwx_outbox_{}", self.db.schema());
         let mut listener = match sqlx::postgres::PgListener::connect_with(self.db.pool()).await {
             Ok(mut l) => match l.listen(&channel).await {
@@ -299,6 +304,11 @@ impl Relay {
                 None
             }
         };
+        // One publisher per schema at a time keeps events in commit order; the others stand by
+        // and take over when the leader's session ends.
+        let mut leader =
+            crate::db::Leadership::new(format!("hwx-outbox-relay-{}", self.db.schema()));
+        let mut stopping = false;
         loop {
             if let Ok(pending) = self.pending().await {
                 crate::metrics::outbox_pending(
@@ -306,33 +316,48 @@ impl Relay {
                     u64::try_from(pending).unwrap_or(0),
                 );
             }
-            loop {
-                match self.publish_batch().await {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        tracing::debug!(published = n, schema = self.db.schema(), "outbox relay")
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, schema = self.db.schema(), "outbox relay: publish failed, retrying");
-                        break;
-                    }
-                }
+            if leader.acquire(&self.db).await {
+                self.drain().await;
             }
-            if *shutdown.borrow() {
+            if stopping {
                 return;
             }
             let notified = async {
                 match listener.as_mut() {
-                    Some(l) => {
-                        let _ = l.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
+                    Some(l) => l.recv().await.map(|_| ()).map_err(|e| e.to_string()),
+                    None => std::future::pending().await,
                 }
             };
             tokio::select! {
-                _ = notified => {}
+                r = notified => {
+                    if let Err(e) = r {
+                        // A broken listener would wake us in a loop: fall back to polling.
+                        tracing::warn!(error = %e, "outbox relay: listener lost, polling only");
+                        listener = None;
+                    }
+                }
                 _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.changed() => {}
+                // `wait_for` lends a guard on the value: drop it before the awaits below.
+                _ = async { shutdown.wait_for(|s| *s).await.map(|_| ()) } => {
+                    // Requests still draining may commit events: give them a moment, then flush
+                    // once more before stopping.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    stopping = true;
+                }
+            }
+        }
+    }
+
+    /// Publish batches until nothing is staged or publishing fails.
+    async fn drain(&self) {
+        loop {
+            match self.publish_batch().await {
+                Ok(0) => return,
+                Ok(n) => tracing::debug!(published = n, schema = self.db.schema(), "outbox relay"),
+                Err(e) => {
+                    tracing::warn!(error = %e, schema = self.db.schema(), "outbox relay: publish failed, retrying");
+                    return;
+                }
             }
         }
     }

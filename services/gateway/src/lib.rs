@@ -149,18 +149,20 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     if !req.uri().path().starts_with("/v1/") {
         return next.run(req).await;
     }
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "anonymous".to_owned(), |c| format!("ip:{}", c.0.ip()));
     let key = match req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
     {
-        // X2 limits organisations: every session of one organisation shares its bucket.
-        Some(token) => rate_key(&state, token).await,
-        None => req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "anonymous".to_owned(), |c| format!("ip:{}", c.0.ip())),
+        // X2 limits organisations: every session of one organisation shares its bucket. A token
+        // that is no session counts against the client's address, like no token at all.
+        Some(token) => rate_key(&state, token).await.unwrap_or(ip),
+        None => ip,
     };
     let now = state.clock.now_jst();
     let limit = *state.limits.read().unwrap_or_else(lock_poisoned);
@@ -168,6 +170,11 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         let mut tats = state.tats.lock().unwrap_or_else(lock_poisoned);
         let d = limit.check(tats.get(&key).copied(), now);
         if d.allowed {
+            // A cell whose arrival time has passed is the same as no cell: drop those now and
+            // then, so the map holds only callers active within the last burst.
+            if tats.len() > 10_000 {
+                tats.retain(|_, tat| *tat > now);
+            }
             tats.insert(key, d.next_tat);
         }
         d
@@ -193,7 +200,14 @@ const CALLER_CACHE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The rate-limit bucket of a bearer token: its organisation, else its account. An unknown token
 /// gets a bucket of its own; the service will refuse it anyway.
-async fn rate_key(state: &AppState, token: &str) -> String {
+/// The token of an `Authorization` header, read exactly as the services read it.
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+async fn rate_key(state: &AppState, token: &str) -> Option<String> {
     if let Some((key, at)) = state
         .callers
         .lock()
@@ -201,7 +215,7 @@ async fn rate_key(state: &AppState, token: &str) -> String {
         .get(token)
         && at.elapsed() < CALLER_CACHE
     {
-        return key.clone();
+        return Some(key.clone());
     }
     let (key, cacheable) = match state
         .registration
@@ -222,17 +236,17 @@ async fn rate_key(state: &AppState, token: &str) -> String {
                 (format!("account:{}", c.account_id), !pending_org)
             }
         }
-        Err(_) => (format!("token:{}", token.get(..16).unwrap_or(token)), false),
+        Err(_) => return None,
     };
     if !cacheable {
-        return key;
+        return Some(key);
     }
     let mut callers = state.callers.lock().unwrap_or_else(lock_poisoned);
     if callers.len() > 100_000 {
         callers.retain(|_, (_, at)| at.elapsed() < CALLER_CACHE);
     }
     callers.insert(token.to_owned(), (key.clone(), std::time::Instant::now()));
-    key
+    Some(key)
 }
 
 /// The router, for tests that drive it in process and for `serve`.

@@ -4,6 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hwx_platform::grpc::{self, ErrorKind};
 use serde::Serialize;
+use tonic_types::StatusExt;
 use utoipa::ToSchema;
 
 /// A problem report (`application/problem+json`).
@@ -60,12 +61,31 @@ impl Problem {
 
 impl From<tonic::Status> for Problem {
     fn from(s: tonic::Status) -> Self {
-        let status = StatusCode::from_u16(ErrorKind::http_status(s.code()))
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            "internal error".to_owned()
-        } else {
-            s.message().to_owned()
+        // Only our services' own errors (domain hwx.jp) are shown as they are; transport and
+        // internal failures get a generic word, never a socket error or a stack of causes.
+        let ours = s
+            .get_error_details()
+            .error_info()
+            .is_some_and(|i| i.domain == grpc::ERROR_DOMAIN);
+        let (status, detail) = match s.code() {
+            tonic::Code::Cancelled | tonic::Code::DeadlineExceeded => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "the service did not answer in time; try again".to_owned(),
+            ),
+            tonic::Code::Unavailable if !ours => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "a service is unavailable; try again".to_owned(),
+            ),
+            code => {
+                let status = StatusCode::from_u16(ErrorKind::http_status(code))
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let detail = if status == StatusCode::INTERNAL_SERVER_ERROR || !ours {
+                    status.canonical_reason().unwrap_or("error").to_owned()
+                } else {
+                    s.message().to_owned()
+                };
+                (status, detail)
+            }
         };
         let p = Problem::new(status, detail);
         match grpc::rule_of(&s) {

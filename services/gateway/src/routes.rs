@@ -38,7 +38,7 @@ fn bearer(headers: &HeaderMap) -> ApiResult<String> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(crate::bearer_token)
         .map(str::to_owned)
         .ok_or_else(|| {
             Problem::unauthorized(
@@ -521,15 +521,17 @@ async fn emergency(
     require_ops(&s, &headers).await?;
     let e: Emergency = body(&raw)?;
     let now = s.clock.now_jst();
+    // Parse before touching the policy: a malformed request must not end a running window.
+    let until = match &e.until {
+        None => None,
+        Some(until) => Some(chrono::DateTime::parse_from_rfc3339(until).map_err(|_| {
+            Problem::bad_request(format!("until: {until:?} is not an RFC 3339 time"))
+        })?),
+    };
     let mut policy = s.maintenance.write().unwrap_or_else(lock_poisoned);
     policy.emergency.clear();
-    if let Some(until) = &e.until {
-        let until = chrono::DateTime::parse_from_rfc3339(until).map_err(|_| {
-            Problem::bad_request(format!("until: {until:?} is not an RFC 3339 time"))
-        })?;
-        if until > now {
-            policy.emergency.push((now, until));
-        }
+    if let Some(until) = until.filter(|u| *u > now) {
+        policy.emergency.push((now, until));
     }
     Ok(Json(e))
 }

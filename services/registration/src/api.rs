@@ -126,7 +126,9 @@ fn uuid(s: &str, field: &str) -> Result<Uuid, ServiceError> {
 }
 
 fn valid_prefecture(code: &str) -> bool {
-    code.len() == 2 && code.parse::<u8>().is_ok_and(|n| (1..=47).contains(&n))
+    code.len() == 2
+        && code.bytes().all(|b| b.is_ascii_digit())
+        && code.parse::<u8>().is_ok_and(|n| (1..=47).contains(&n))
 }
 
 fn person_json(p: &Option<ResponsiblePerson>) -> serde_json::Value {
@@ -398,7 +400,7 @@ impl Registration {
                 .lockout
                 .after_failure(failures.max(0) as u32, hwx_rules::jst::to_jst(&now))
             {
-                sqlx::query("UPDATE accounts SET locked_until = $2, locked_reason = 'failed logins', failed_logins = 0 WHERE id = $1")
+                sqlx::query("UPDATE accounts SET locked_until = GREATEST(coalesce(locked_until, $2), $2), locked_reason = CASE WHEN locked_reason = 'compromise reported' AND locked_until > $2 THEN locked_reason ELSE 'failed logins' END, failed_logins = 0 WHERE id = $1")
                     .bind(id)
                     .bind(until.with_timezone(&Utc))
                     .execute(&mut *tx)
@@ -418,10 +420,19 @@ impl Registration {
         let (token, token_hash) = auth::new_token();
         let expires = now + auth::SESSION_TTL;
         let mut tx = self.db.pool().begin().await?;
-        sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // Still unlocked now: a lock taken by a parallel attempt (or a compromise report) wins.
+        let open = sqlx::query(
+            "UPDATE accounts SET failed_logins = 0 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING id",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if open.is_none() {
+            return Err(
+                ServiceError::unauthenticated("the account is locked").with_rule(RuleId::A1)
+            );
+        }
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, expires_at) VALUES ($1, $2, $3)",
         )
@@ -606,11 +617,21 @@ impl Registration {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE accounts SET organisation_id = $2 WHERE id = $1")
-            .bind(caller.account_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // Two registrations racing for one account: the second finds it taken and rolls back.
+        let linked = sqlx::query(
+            "UPDATE accounts SET organisation_id = $2 WHERE id = $1 AND organisation_id IS NULL",
+        )
+        .bind(caller.account_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if linked == 0 {
+            return Err(ServiceError::new(
+                ErrorKind::Conflict,
+                "this account already has an organisation",
+            ));
+        }
         let (event_id, m) = meta(now);
         let e = ev::OrgRegistered {
             meta: m,
@@ -715,7 +736,14 @@ impl Registration {
             regular_placements_3m: req.regular_placements_3m as u32,
             suspension_order: suspended,
             improvement_order: false,
-            revoked_on: org.try_get("revoked_on")?,
+            // A revoked organisation cannot shed the E8 bar by registering again under the same
+            // licence or notification number.
+            revoked_on: sqlx::query_scalar(
+                "SELECT max(revoked_on) FROM organisations WHERE licence_number = $1",
+            )
+            .bind(org.try_get::<String, _>("licence_number")?)
+            .fetch_one(&mut *tx)
+            .await?,
             on: today,
         })?;
         if let Some(first) = verdict.rules.first() {
@@ -890,14 +918,18 @@ impl Registration {
         let req = request.into_inner();
         let received = convert::from_date(req.received_on.as_ref(), "received_on")?
             .unwrap_or_else(|| self.today());
-        Ok(Response::new(
-            self.transition(
+        let id = uuid(&req.application_id, "application_id")?;
+        let mut tx = self.db.pool().begin().await?;
+        let app = self
+            .transition(
+                &mut tx,
                 &caller,
-                &req.application_id,
+                id,
                 ApplicationAction::Submit { on: received },
             )
-            .await?,
-        ))
+            .await?;
+        tx.commit().await?;
+        Ok(Response::new(app))
     }
 
     async fn do_decide_application(
@@ -912,13 +944,12 @@ impl Registration {
         } else {
             ApplicationAction::Reject
         };
-        let app = self
-            .transition(&caller, &req.application_id, action)
-            .await?;
-        let app_id = uuid(&app.id, "application_id")?;
+        let app_id = uuid(&req.application_id, "application_id")?;
         let today = self.today();
         let now = self.now();
+        // The status, the decision, the enrolment and the event commit together or not at all.
         let mut tx = self.db.pool().begin().await?;
+        let app = self.transition(&mut tx, &caller, app_id, action).await?;
         sqlx::query("UPDATE applications SET decided_on = $2, decided_by = $3, decision_note = $4 WHERE id = $1")
             .bind(app_id)
             .bind(today)
@@ -950,6 +981,28 @@ impl Registration {
                 };
                 stage(&mut tx, event_id, events::ENROLMENT_ENDED, &e).await?;
             } else {
+                // A decision never lifts a sanction: that is the compliance service's to do.
+                let current: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM enrolments WHERE organisation_id = $1 AND service = $2 FOR UPDATE")
+                        .bind(org_id)
+                        .bind(service)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match current.as_deref() {
+                    Some("suspended") => {
+                        return Err(ServiceError::refused(
+                            RuleId::SN1,
+                            "the organisation's use is suspended (停止中): no approval until it is lifted",
+                        ));
+                    }
+                    Some("revoked") => {
+                        return Err(ServiceError::refused(
+                            RuleId::SN2,
+                            "the organisation's use was revoked",
+                        ));
+                    }
+                    _ => {}
+                }
                 let months = u32::try_from(req.validity_months).ok().filter(|m| *m > 0);
                 let until = deadline::validity_end(today, months, org.try_get("licence_expiry")?)?;
                 sqlx::query(
@@ -1043,6 +1096,10 @@ impl Registration {
         let caller = self.caller(&request).await?;
         let id = uuid(&request.get_ref().organisation_id, "organisation_id")?;
         caller.own_organisation(id)?;
+        if caller.role == Role::Bureau {
+            let org = self.organisation(id).await?;
+            self.jurisdiction(&caller, &org.prefecture_code)?;
+        }
         let rows =
             sqlx::query("SELECT * FROM enrolments WHERE organisation_id = $1 ORDER BY service")
                 .bind(id)
@@ -1287,12 +1344,11 @@ impl Registration {
     /// Move an application through AP4 under a row lock; the rules crate decides.
     async fn transition(
         &self,
+        tx: &mut PgConnection,
         caller: &Caller,
-        id: &str,
+        id: Uuid,
         action: ApplicationAction,
     ) -> Result<Application, ServiceError> {
-        let id = uuid(id, "application_id")?;
-        let mut tx = self.db.pool().begin().await?;
         let row = sqlx::query(
             "SELECT a.*, o.prefecture_code FROM applications a JOIN organisations o ON o.id = a.organisation_id
              WHERE a.id = $1 FOR UPDATE OF a",
@@ -1316,7 +1372,6 @@ impl Registration {
             .bind(submitted)
             .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
         Ok(application_from_row(&updated)?)
     }
 
@@ -1341,7 +1396,7 @@ impl Registration {
                 organisation_id: org.to_string(),
                 service: convert::service_proto(convert::service_from_str(&service)),
                 status: convert::enrolment_proto("expired"),
-                rule: RuleId::D5.to_string(),
+                rule: RuleId::D8.to_string(),
             };
             stage(&mut tx, event_id, events::ENROLMENT_ENDED, &e).await?;
         }

@@ -88,8 +88,21 @@ impl Caller {
     }
 }
 
+/// Argon2id takes 19 MiB and tens of milliseconds per hash: at most this many run at once, so a
+/// flood of logins queues instead of exhausting memory.
+const ARGON2_AT_ONCE: usize = 4;
+
+fn argon2_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(ARGON2_AT_ONCE))
+}
+
 /// Hash a password with Argon2id and a fresh salt (PHC string).
 pub async fn hash_password(password: String) -> Result<String, ServiceError> {
+    let _permit = argon2_permits()
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -102,6 +115,9 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
 
 /// Check a password against its PHC hash.
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let Ok(_permit) = argon2_permits().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .verify_password(password.as_bytes(), hash.as_str())

@@ -83,6 +83,16 @@ fn printed_config_masks_secrets() {
     )
     .unwrap();
     let printed = c.to_masked_toml();
+    let with_creds = Config::load(
+        None,
+        env(&[("HWX_NATS_URL", "nats://hwx:n4ts-pass@nats:4222")]),
+    )
+    .unwrap();
+    let shown = with_creds.to_masked_toml();
+    assert!(
+        shown.contains("nats://hwx:***@nats:4222") && !shown.contains("n4ts-pass"),
+        "{shown}"
+    );
     assert!(
         !printed.contains("s3cret") && !printed.contains("c2VjcmV0"),
         "{printed}"

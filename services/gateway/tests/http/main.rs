@@ -127,7 +127,7 @@ impl Stack {
         let token = self.login(email, "a long enough password").await;
         let person = |n: &str| json!({"name": n, "contact": "03-1234-5678", "full_time": true});
         let body = json!({
-            "name": "株式会社ハローキャリア", "kind": kind, "school": school, "licence_number": "13-ユ-300001",
+            "name": "株式会社ハローキャリア", "kind": kind, "school": school, "licence_number": format!("13-ユ-{}", email.len() * 7919 + email.bytes().map(usize::from).sum::<usize>()),
             "licence_expiry": "2029-03-31", "address": "東京都千代田区丸の内1-1-1", "prefecture_code": prefecture,
             "handles_subsidies": true, "certifications": ["プライバシーマーク"],
             "contact_person": person("山田太郎"), "pi_manager": person("佐藤花子"),

@@ -121,7 +121,11 @@ impl Harness {
             .register_organisation(authed(
                 &token,
                 RegisterOrganisationRequest {
-                    organisation: Some(org_input(kind, school, prefecture)),
+                    // Each organisation its own licence number, as in life.
+                    organisation: Some(Organisation {
+                        licence_number: licence_for(email),
+                        ..org_input(kind, school, prefecture)
+                    }),
                 },
             ))
             .await
@@ -178,4 +182,13 @@ pub fn org_input(kind: common::OrgKind, school: common::School, prefecture: &str
 /// The rule ID a refusal carries.
 pub fn rule(status: &tonic::Status) -> Option<String> {
     hwx_platform::grpc::rule_of(status)
+}
+
+/// A licence number unique to an email: a revocation in one test case bars only that licence.
+pub fn licence_for(email: &str) -> String {
+    let n = email
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 1_000_000;
+    format!("13-ユ-{n:06}")
 }

@@ -653,3 +653,169 @@ async fn d8_enrolment_expires_after_its_validity_and_says_so() {
     assert_eq!(ended, 1, "the end is an event, committed with the change");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn ap4_sn1_approval_is_atomic_and_never_lifts_a_suspension() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+    let (t, org) = h
+        .organisation(
+            "info@atomic.example.jp",
+            common::OrgKind::K1,
+            common::School::Unspecified,
+            "13",
+        )
+        .await;
+    let tokyo = h
+        .staff(
+            "officer@tokyo-roudoukyoku.example.go.jp",
+            "bureau",
+            Some("13"),
+        )
+        .await;
+    use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
+    let apply = |c: &mut RegistrationServiceClient<tonic::transport::Channel>, kind: i32| {
+        let req = authed(
+            &t,
+            CreateApplicationRequest {
+                organisation_id: org.id.clone(),
+                service: job(),
+                kind,
+                ..Default::default()
+            },
+        );
+        let mut c = c.clone();
+        async move { c.create_application(req).await.unwrap().into_inner() }
+    };
+    // The licence expired after the application: D8 refuses the approval, and nothing of it stays.
+    let app = apply(&mut c, 1).await;
+    c.record_submission(authed(
+        &tokyo,
+        RecordSubmissionRequest {
+            application_id: app.id.clone(),
+            received_on: None,
+        },
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE organisations SET licence_expiry = '2026-11-01' WHERE id = $1::uuid")
+        .bind(&org.id)
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    let e = c
+        .decide_application(authed(
+            &tokyo,
+            DecideApplicationRequest {
+                application_id: app.id.clone(),
+                approve: true,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(rule(&e).as_deref(), Some("D8"), "{e:?}");
+    let status: String = sqlx::query_scalar("SELECT status FROM applications WHERE id = $1::uuid")
+        .bind(&app.id)
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        status, "submitted",
+        "the refused approval left the application as it was"
+    );
+    let enrolments: i64 = sqlx::query_scalar("SELECT count(*) FROM enrolments")
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(enrolments, 0);
+
+    // A suspended organisation's change application cannot reactivate it.
+    sqlx::query("UPDATE organisations SET licence_expiry = '2029-03-31' WHERE id = $1::uuid")
+        .bind(&org.id)
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO enrolments (organisation_id, service, status, valid_from, valid_until) VALUES ($1::uuid, 'job', 'suspended', '2026-01-01', '2027-01-01')")
+        .bind(&org.id)
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    let change = apply(&mut c, 2).await;
+    c.record_submission(authed(
+        &tokyo,
+        RecordSubmissionRequest {
+            application_id: change.id.clone(),
+            received_on: None,
+        },
+    ))
+    .await
+    .unwrap();
+    let e = c
+        .decide_application(authed(
+            &tokyo,
+            DecideApplicationRequest {
+                application_id: change.id,
+                approve: true,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(rule(&e).as_deref(), Some("SN1"), "{e:?}");
+    let status: String = sqlx::query_scalar("SELECT status FROM enrolments")
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "suspended");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn e8_a_revoked_licence_cannot_register_again_under_a_new_email() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+    let (_, old) = h
+        .organisation(
+            "old@revoked.example.jp",
+            common::OrgKind::K1,
+            common::School::Unspecified,
+            "13",
+        )
+        .await;
+    sqlx::query("UPDATE organisations SET revoked_on = '2025-06-01' WHERE id = $1::uuid")
+        .bind(&old.id)
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    // Same licence number (the test organisations share one), new account.
+    let (t, org) = h
+        .organisation(
+            "new@revoked.example.jp",
+            common::OrgKind::K1,
+            common::School::Unspecified,
+            "13",
+        )
+        .await;
+    // It registers under the revoked organisation's licence number.
+    sqlx::query("UPDATE organisations SET licence_number = (SELECT licence_number FROM organisations WHERE id = $1::uuid) WHERE id = $2::uuid")
+        .bind(&old.id)
+        .bind(&org.id)
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    let e = c
+        .create_application(authed(
+            &t,
+            CreateApplicationRequest {
+                organisation_id: org.id,
+                service: job(),
+                kind: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(rule(&e).as_deref(), Some("E8"), "{e:?}");
+    h.stop().await;
+}
