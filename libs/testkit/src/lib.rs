@@ -83,36 +83,59 @@ impl TestEnv {
 }
 
 async fn drop_all(schemas: Vec<String>, events: Option<Events>) {
-    if let Some(events) = events {
+    if let Some(events) = &events {
         let _ = events.delete_stream().await;
     }
-    if schemas.is_empty() {
-        return;
+    if !schemas.is_empty()
+        && let Ok(pool) = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&database_url())
+            .await
+    {
+        // Never wait long on a lock a stopping test still holds.
+        let _ = sqlx::raw_sql("SET lock_timeout = '2s'")
+            .execute(&pool)
+            .await;
+        for schema in schemas.iter().filter(|s| db::valid_identifier(s)) {
+            drop_schema(&pool, schema).await;
+        }
+        pool.close().await;
     }
-    let Ok(pool) = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&database_url())
-        .await
-    else {
-        return;
-    };
-    // Never wait forever on a lock a stuck test holds.
-    let _ = sqlx::raw_sql("SET lock_timeout = '5s'")
-        .execute(&pool)
+    // A consumer task of the test that is still winding down may have re-created the stream.
+    if let Some(events) = &events {
+        let _ = events.delete_stream().await;
+    }
+}
+
+/// Drop a test's schema and role. When a session of the test (a server still stopping) holds a
+/// lock in the schema, end that session and try again: a test must leave nothing behind.
+async fn drop_schema(pool: &sqlx::PgPool, schema: &str) {
+    let role = db::role_for(schema);
+    let sql = format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         DO $$ BEGIN
+           IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+             EXECUTE 'DROP OWNED BY {role}'; EXECUTE 'DROP ROLE {role}';
+           END IF;
+         END $$;"
+    );
+    for _ in 0..3 {
+        if sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+            .execute(pool)
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        let _ = sqlx::query(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+             JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()",
+        )
+        .bind(schema)
+        .execute(pool)
         .await;
-    for schema in schemas.iter().filter(|s| db::valid_identifier(s)) {
-        let role = db::role_for(schema);
-        let sql = format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE;
-             DO $$ BEGIN
-               IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
-                 EXECUTE 'DROP OWNED BY {role}'; EXECUTE 'DROP ROLE {role}';
-               END IF;
-             END $$;"
-        );
-        let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&pool).await;
     }
-    pool.close().await;
 }
 
 impl Drop for TestEnv {
