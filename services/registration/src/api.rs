@@ -1195,129 +1195,41 @@ impl Registration {
     }
 }
 
-#[tonic::async_trait]
-impl RegistrationService for Registration {
-    async fn create_account(&self, request: Request<CreateAccountRequest>) -> Reply<Account> {
-        Ok(self.do_create_account(request).await?)
-    }
+/// Each RPC hands over to its `do_` handler; `?` turns the `ServiceError` into a `Status`.
+macro_rules! delegate {
+    ($($name:ident => $handler:ident($req:ty) -> $resp:ty;)*) => {
+        #[tonic::async_trait]
+        impl RegistrationService for Registration {
+            $(
+                async fn $name(&self, request: Request<$req>) -> Reply<$resp> {
+                    Ok(self.$handler(request).await?)
+                }
+            )*
+        }
+    };
+}
 
-    async fn login(&self, request: Request<LoginRequest>) -> Reply<Session> {
-        Ok(self.do_login(request).await?)
-    }
-
-    async fn logout(&self, request: Request<LogoutRequest>) -> Reply<LogoutResponse> {
-        Ok(self.do_logout(request).await?)
-    }
-
-    async fn authenticate(&self, request: Request<AuthenticateRequest>) -> Reply<Caller_> {
-        Ok(self.do_authenticate(request).await?)
-    }
-
-    async fn report_compromise(&self, request: Request<ReportCompromiseRequest>) -> Reply<Account> {
-        Ok(self.do_report_compromise(request).await?)
-    }
-
-    async fn register_organisation(
-        &self,
-        request: Request<RegisterOrganisationRequest>,
-    ) -> Reply<Organisation> {
-        Ok(self.do_register_organisation(request).await?)
-    }
-
-    async fn get_organisation(
-        &self,
-        request: Request<GetOrganisationRequest>,
-    ) -> Reply<Organisation> {
-        Ok(self.do_get_organisation(request).await?)
-    }
-
-    async fn update_mandatory_info(
-        &self,
-        request: Request<UpdateMandatoryInfoRequest>,
-    ) -> Reply<Organisation> {
-        Ok(self.do_update_mandatory_info(request).await?)
-    }
-
-    async fn create_application(
-        &self,
-        request: Request<CreateApplicationRequest>,
-    ) -> Reply<Application> {
-        Ok(self.do_create_application(request).await?)
-    }
-
-    async fn get_application(&self, request: Request<GetApplicationRequest>) -> Reply<Application> {
-        Ok(self.do_get_application(request).await?)
-    }
-
-    async fn list_applications(
-        &self,
-        request: Request<ListApplicationsRequest>,
-    ) -> Reply<ListApplicationsResponse> {
-        Ok(self.do_list_applications(request).await?)
-    }
-
-    async fn get_application_pdf(
-        &self,
-        request: Request<GetApplicationRequest>,
-    ) -> Reply<ApplicationPdf> {
-        Ok(self.do_get_application_pdf(request).await?)
-    }
-
-    async fn record_submission(
-        &self,
-        request: Request<RecordSubmissionRequest>,
-    ) -> Reply<Application> {
-        Ok(self.do_record_submission(request).await?)
-    }
-
-    async fn decide_application(
-        &self,
-        request: Request<DecideApplicationRequest>,
-    ) -> Reply<Application> {
-        Ok(self.do_decide_application(request).await?)
-    }
-
-    async fn sweep_unsubmitted(
-        &self,
-        request: Request<SweepUnsubmittedRequest>,
-    ) -> Reply<SweepUnsubmittedResponse> {
-        Ok(self.do_sweep_unsubmitted(request).await?)
-    }
-
-    async fn record_bureau_email_sent(
-        &self,
-        request: Request<RecordBureauEmailSentRequest>,
-    ) -> Reply<Organisation> {
-        Ok(self.do_record_bureau_email_sent(request).await?)
-    }
-
-    async fn list_overdue_bureau_emails(
-        &self,
-        request: Request<ListOverdueBureauEmailsRequest>,
-    ) -> Reply<ListOverdueBureauEmailsResponse> {
-        Ok(self.do_list_overdue_bureau_emails(request).await?)
-    }
-
-    async fn list_enrolments(
-        &self,
-        request: Request<ListEnrolmentsRequest>,
-    ) -> Reply<ListEnrolmentsResponse> {
-        Ok(self.do_list_enrolments(request).await?)
-    }
-
-    async fn list_public_organisations(
-        &self,
-        request: Request<ListPublicOrganisationsRequest>,
-    ) -> Reply<ListPublicOrganisationsResponse> {
-        Ok(self.do_list_public_organisations(request).await?)
-    }
-
-    async fn list_revoked_organisations(
-        &self,
-        request: Request<ListRevokedOrganisationsRequest>,
-    ) -> Reply<ListRevokedOrganisationsResponse> {
-        Ok(self.do_list_revoked_organisations(request).await?)
-    }
+delegate! {
+    create_account => do_create_account(CreateAccountRequest) -> Account;
+    login => do_login(LoginRequest) -> Session;
+    logout => do_logout(LogoutRequest) -> LogoutResponse;
+    authenticate => do_authenticate(AuthenticateRequest) -> Caller_;
+    report_compromise => do_report_compromise(ReportCompromiseRequest) -> Account;
+    register_organisation => do_register_organisation(RegisterOrganisationRequest) -> Organisation;
+    get_organisation => do_get_organisation(GetOrganisationRequest) -> Organisation;
+    update_mandatory_info => do_update_mandatory_info(UpdateMandatoryInfoRequest) -> Organisation;
+    create_application => do_create_application(CreateApplicationRequest) -> Application;
+    get_application => do_get_application(GetApplicationRequest) -> Application;
+    list_applications => do_list_applications(ListApplicationsRequest) -> ListApplicationsResponse;
+    get_application_pdf => do_get_application_pdf(GetApplicationRequest) -> ApplicationPdf;
+    record_submission => do_record_submission(RecordSubmissionRequest) -> Application;
+    decide_application => do_decide_application(DecideApplicationRequest) -> Application;
+    sweep_unsubmitted => do_sweep_unsubmitted(SweepUnsubmittedRequest) -> SweepUnsubmittedResponse;
+    record_bureau_email_sent => do_record_bureau_email_sent(RecordBureauEmailSentRequest) -> Organisation;
+    list_overdue_bureau_emails => do_list_overdue_bureau_emails(ListOverdueBureauEmailsRequest) -> ListOverdueBureauEmailsResponse;
+    list_enrolments => do_list_enrolments(ListEnrolmentsRequest) -> ListEnrolmentsResponse;
+    list_public_organisations => do_list_public_organisations(ListPublicOrganisationsRequest) -> ListPublicOrganisationsResponse;
+    list_revoked_organisations => do_list_revoked_organisations(ListRevokedOrganisationsRequest) -> ListRevokedOrganisationsResponse;
 }
 
 /// `Caller` is also the name of our auth type; the proto message gets an alias.
