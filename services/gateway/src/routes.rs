@@ -183,6 +183,7 @@ async fn register_organisation(
     Ok((StatusCode::CREATED, Json(Organisation::from(o))).into_response())
 }
 
+/// An organisation: its own account, or a bureau of its jurisdiction.
 #[utoipa::path(get, path = "/v1/organisations/{id}", params(("id" = String, Path)), responses((status = 200, body = Organisation)))]
 async fn get_organisation(
     State(s): State<AppState>,
@@ -221,6 +222,7 @@ async fn update_mandatory_info(
     ))
 }
 
+/// The organisation's enrolments in S-JOB and S-SEEKER, with their validity (D8).
 #[utoipa::path(get, path = "/v1/organisations/{id}/enrolments", params(("id" = String, Path)), responses((status = 200, body = Vec<Enrolment>)))]
 async fn enrolments(
     State(s): State<AppState>,
@@ -307,6 +309,7 @@ async fn create_application(
     Ok((StatusCode::CREATED, Json(Application::from(a))).into_response())
 }
 
+/// Applications: an organisation sees its own, a bureau those under its jurisdiction.
 #[utoipa::path(get, path = "/v1/applications", params(Paging), responses((status = 200, body = Page<Application>)))]
 async fn list_applications(
     State(s): State<AppState>,
@@ -334,6 +337,7 @@ async fn list_applications(
     }))
 }
 
+/// One application with its status and D1 deadline.
 #[utoipa::path(get, path = "/v1/applications/{id}", params(("id" = String, Path)), responses((status = 200, body = Application)))]
 async fn get_application(
     State(s): State<AppState>,
