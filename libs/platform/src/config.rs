@@ -74,8 +74,11 @@ pub struct Config {
     pub subject_prefix: String,
     /// Address of the REST gateway.
     pub gateway_addr: SocketAddr,
-    /// gRPC address of each service.
+    /// gRPC address each service listens on.
     pub registration_addr: SocketAddr,
+    /// Where other processes reach registration (`http://registration:50051` in a cluster);
+    /// empty means `http://<registration_addr>` (one process, or one machine).
+    pub registration_url: String,
     pub job_feed_addr: SocketAddr,
     pub seeker_matching_addr: SocketAddr,
     pub messaging_addr: SocketAddr,
@@ -105,6 +108,7 @@ impl Default for Config {
             subject_prefix: String::new(),
             gateway_addr: addr(8080),
             registration_addr: addr(50051),
+            registration_url: String::new(),
             job_feed_addr: addr(50052),
             seeker_matching_addr: addr(50053),
             messaging_addr: addr(50054),
@@ -143,6 +147,7 @@ pub const ENV_VARS: &[&str] = &[
     "HWX_SUBJECT_PREFIX",
     "HWX_GATEWAY_ADDR",
     "HWX_REGISTRATION_ADDR",
+    "HWX_REGISTRATION_URL",
     "HWX_JOB_FEED_ADDR",
     "HWX_SEEKER_MATCHING_ADDR",
     "HWX_MESSAGING_ADDR",
@@ -204,6 +209,7 @@ impl Config {
                 "HWX_SUBJECT_PREFIX" => self.subject_prefix = v,
                 "HWX_GATEWAY_ADDR" => self.gateway_addr = parse(var, &v)?,
                 "HWX_REGISTRATION_ADDR" => self.registration_addr = parse(var, &v)?,
+                "HWX_REGISTRATION_URL" => self.registration_url = v,
                 "HWX_JOB_FEED_ADDR" => self.job_feed_addr = parse(var, &v)?,
                 "HWX_SEEKER_MATCHING_ADDR" => self.seeker_matching_addr = parse(var, &v)?,
                 "HWX_MESSAGING_ADDR" => self.messaging_addr = parse(var, &v)?,
@@ -273,6 +279,15 @@ impl Config {
         }
         crate::clock::parse(&self.clock).map_err(ConfigError::Invalid)?;
         Ok(())
+    }
+
+    /// The URL other processes dial to reach registration.
+    pub fn registration_endpoint(&self) -> String {
+        if self.registration_url.is_empty() {
+            format!("http://{}", self.registration_addr)
+        } else {
+            self.registration_url.clone()
+        }
     }
 
     /// The configuration as TOML, secrets masked (also credentials inside the NATS URL).

@@ -159,7 +159,7 @@ async fn run(role: Role, cfg: Config) -> Result<(), String> {
             }
         };
         let gw_cfg = hwx_gateway::GatewayConfig {
-            registration_url: format!("http://{}", cfg.registration_addr),
+            registration_url: cfg.registration_endpoint(),
             maintenance,
             requests_per_second: 50,
             burst: 100,
