@@ -107,6 +107,13 @@ def main():
                 fail(f"{label}: expected the 2 built roles (registration, gateway)")
             if not any(d["metadata"]["name"].endswith("-migrate") for d in k.get("Job", [])):
                 fail(f"{label}: no migration Job")
+            roles = k.get("Role", [])
+            if not roles or not any("leases" in r.get("resources", []) for r in roles[0]["rules"]):
+                fail(f"{label}: no RBAC for the leader-election Lease")
+            bound = {s["name"] for s in k.get("RoleBinding", [{}])[0].get("subjects", [])}
+            accounts = {a["metadata"]["name"] for a in k.get("ServiceAccount", [])}
+            if bound != accounts:
+                fail(f"{label}: the Lease role is bound to {bound}, the roles run as {accounts}")
 
     # The development values of k8s/ render and validate too, and so do the cluster-side pieces.
     dev = yaml.safe_load((ROOT / "k8s" / "dev-values.yaml").read_text())

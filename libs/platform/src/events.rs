@@ -532,6 +532,9 @@ async fn consume<H: Handler>(
             .get("Nats-Msg-Id")
             .and_then(|v| Uuid::parse_str(v.as_str()).ok());
         let delivery = msg.info().map(|i| i.delivered).unwrap_or(1);
+        if let Ok(info) = msg.info() {
+            crate::metrics::consumer_pending(&spec.name, info.pending);
+        }
         let Some(event_id) = event_id else {
             tracing::error!(consumer = %spec.name, subject = %msg.subject, "event without a Nats-Msg-Id: terminated");
             msg.ack_with(AckKind::Term).await.map_err(js_err)?;

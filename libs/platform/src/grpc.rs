@@ -188,6 +188,51 @@ pub fn rule_of(status: &tonic::Status) -> Option<String> {
         .and_then(|i| i.metadata.get("rule").cloned())
 }
 
+/// Records the latency of every call (`rpc.server.duration`), by method.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimedLayer;
+
+impl<S> tower_layer::Layer<S> for TimedLayer {
+    type Service = Timed<S>;
+    fn layer(&self, inner: S) -> Timed<S> {
+        Timed { inner }
+    }
+}
+
+/// The service [`TimedLayer`] wraps.
+#[derive(Debug, Clone)]
+pub struct Timed<S> {
+    inner: S,
+}
+
+impl<S, B> tower_service::Service<http::Request<B>> for Timed<S>
+where
+    S: tower_service::Service<http::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let method = req.uri().path().to_owned();
+        let started = std::time::Instant::now();
+        let call = self.inner.call(req);
+        Box::pin(async move {
+            let result = call.await;
+            crate::metrics::rpc(&method, started.elapsed().as_secs_f64());
+            result
+        })
+    }
+}
+
 /// A running gRPC server.
 #[derive(Debug)]
 pub struct Running {
@@ -233,6 +278,7 @@ where
                 crate::telemetry::set_parent(&span, tp);
                 span
             })
+            .layer(TimedLayer)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(service)

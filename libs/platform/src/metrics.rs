@@ -8,6 +8,8 @@ use opentelemetry::metrics::{Counter, Gauge, Histogram};
 
 struct Instruments {
     http_duration: Histogram<f64>,
+    rpc_duration: Histogram<f64>,
+    consumer_pending: Gauge<u64>,
     outbox_pending: Gauge<u64>,
     consumer_events: Counter<u64>,
     sweep_duration: Histogram<f64>,
@@ -23,6 +25,17 @@ fn instruments() -> &'static Instruments {
                 .f64_histogram("http.server.request.duration")
                 .with_unit("s")
                 .with_description("Gateway request latency")
+                .build(),
+            rpc_duration: meter
+                .f64_histogram("rpc.server.duration")
+                .with_unit("s")
+                .with_description("gRPC call latency in the services")
+                .build(),
+            consumer_pending: meter
+                .u64_gauge("hwx.consumer.pending")
+                .with_description(
+                    "Events in the stream not yet delivered to a consumer (consumer lag)",
+                )
                 .build(),
             outbox_pending: meter
                 .u64_gauge("hwx.outbox.pending")
@@ -76,4 +89,26 @@ pub fn sweep(name: &'static str, seconds: f64) {
     instruments()
         .sweep_duration
         .record(seconds, &[KeyValue::new("hwx.sweep", name)]);
+}
+
+/// One gRPC call handled by a service (`/hwx.registration.v1.RegistrationService/Login`).
+pub fn rpc(method: &str, seconds: f64) {
+    instruments().rpc_duration.record(
+        seconds,
+        &[
+            KeyValue::new("rpc.system", "grpc"),
+            KeyValue::new("rpc.method", method.to_owned()),
+        ],
+    );
+}
+
+/// Consumer lag: how many events wait for `consumer`, as JetStream reports with each delivery.
+pub fn consumer_pending(consumer: &str, pending: u64) {
+    instruments().consumer_pending.record(
+        pending,
+        &[KeyValue::new(
+            "messaging.consumer.group.name",
+            consumer.to_owned(),
+        )],
+    );
 }

@@ -83,7 +83,9 @@ async fn one_request_one_trace_across_grpc_and_nats() {
         .collect();
     for expected in [
         "http.server.request.duration",
+        "rpc.server.duration",
         "hwx.consumer.events",
+        "hwx.consumer.pending",
         "hwx.outbox.pending",
     ] {
         assert!(

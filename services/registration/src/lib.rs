@@ -17,6 +17,7 @@ use hwx_platform::clock::SharedClock;
 use hwx_platform::db::{Database, Migration};
 use hwx_platform::events::{Events, Relay};
 use hwx_platform::grpc::{self, Running};
+use hwx_platform::leader::{Election, Elector};
 use hwx_proto::registration::v1::registration_service_server::RegistrationServiceServer;
 use tokio::sync::watch;
 
@@ -46,9 +47,10 @@ async fn sweep_loop(
     clock: SharedClock,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut leader = hwx_platform::db::Leadership::new("hwx-registration-ap3-sweep");
+    // A Lease inside Kubernetes, a Postgres advisory lock elsewhere.
+    let mut leader = Election::new("registration-sweeps", &db, clock.clone()).await;
     loop {
-        if leader.acquire(&db).await {
+        if leader.acquire().await {
             let today = clock.now_jst().date_naive();
             let started = std::time::Instant::now();
             let result = registration.sweep(today).await;

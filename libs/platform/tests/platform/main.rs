@@ -5,3 +5,4 @@
 mod config;
 mod db;
 mod events;
+mod leader;
