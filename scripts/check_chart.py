@@ -119,7 +119,7 @@ def main():
     dev = yaml.safe_load((ROOT / "k8s" / "dev-values.yaml").read_text())
     docs = render(chart, dev, "k8s/dev-values.yaml")
     validate(docs, "k8s/dev-values.yaml")
-    for manifest in ["nats.yaml", "postgres.yaml", "otel-collector.yaml"]:
+    for manifest in ["nats.yaml", "postgres.yaml", "otel-collector.yaml", "load-job.yaml"]:
         objects = [d for d in yaml.safe_load_all((ROOT / "k8s" / manifest).read_text()) if d]
         validate([(f"k8s/{manifest}", d) for d in objects], f"k8s/{manifest}")
         print(f"k8s/{manifest}: {len(objects)} objects validated")

@@ -88,6 +88,9 @@ pub struct Config {
     /// `tracing` filter, e.g. `info,hwx=debug`.
     pub log_filter: String,
     pub maintenance: MaintenanceMode,
+    /// X2: requests per second per organisation at the gateway, and the burst allowed.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
     /// The clock: `system`, `fixed:2026-11-28T10:00:00+09:00` or `offset:+86400` (seconds), for
     /// demos that need another day.
     pub clock: String,
@@ -117,6 +120,8 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             log_filter: "info,sqlx=warn,async_nats=warn".into(),
             maintenance: MaintenanceMode::Off,
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
             clock: "system".into(),
             signing_key: Secret::default(),
         }
@@ -156,6 +161,8 @@ pub const ENV_VARS: &[&str] = &[
     "HWX_LOG_FORMAT",
     "HWX_LOG_FILTER",
     "HWX_MAINTENANCE",
+    "HWX_RATE_LIMIT_PER_SECOND",
+    "HWX_RATE_LIMIT_BURST",
     "HWX_CLOCK",
     "HWX_SIGNING_KEY",
 ];
@@ -241,6 +248,8 @@ impl Config {
                     }
                 }
                 "HWX_CLOCK" => self.clock = v,
+                "HWX_RATE_LIMIT_PER_SECOND" => self.rate_limit_per_second = parse(var, &v)?,
+                "HWX_RATE_LIMIT_BURST" => self.rate_limit_burst = parse(var, &v)?,
                 "HWX_SIGNING_KEY" => self.signing_key = Secret::new(v),
                 _ => {}
             }
@@ -261,6 +270,11 @@ impl Config {
                 "nats_url {:?} must be a nats:// URL",
                 self.nats_url
             )));
+        }
+        if self.rate_limit_per_second == 0 || self.rate_limit_burst == 0 {
+            return Err(ConfigError::Invalid(
+                "rate_limit_per_second and rate_limit_burst must be at least 1".into(),
+            ));
         }
         if self.database_max_connections == 0 {
             return Err(ConfigError::Invalid(

@@ -2,5 +2,6 @@
 //! command line runs.
 
 pub mod demo;
+pub mod load;
 pub mod rules;
 pub mod serve;

@@ -43,6 +43,17 @@ enum Command {
 enum DemoCommand {
     /// Create the demo data (once; a second run only prints the logins).
     Seed,
+    /// Load a running gateway: sign up an organisation, then create applications over HTTP for a
+    /// while, and report throughput and latency.
+    Load {
+        /// The gateway, host:port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        target: String,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,5 +64,14 @@ fn main() -> ExitCode {
         Command::Migrate { target } => serve::migrate(target),
         Command::Config => serve::config(),
         Command::Demo(DemoCommand::Seed) => hwx::demo::seed(),
+        Command::Demo(DemoCommand::Load {
+            target,
+            seconds,
+            concurrency,
+        }) => hwx::load::run(hwx::load::LoadPlan {
+            target,
+            seconds,
+            concurrency,
+        }),
     }
 }

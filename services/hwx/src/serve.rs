@@ -161,8 +161,8 @@ async fn run(role: Role, cfg: Config) -> Result<(), String> {
         let gw_cfg = hwx_gateway::GatewayConfig {
             registration_url: cfg.registration_endpoint(),
             maintenance,
-            requests_per_second: 50,
-            burst: 100,
+            requests_per_second: cfg.rate_limit_per_second,
+            burst: cfg.rate_limit_burst,
         };
         let gw = hwx_gateway::serve(gw_cfg, clock.clone(), cfg.gateway_addr, stopped.clone())
             .await
