@@ -960,26 +960,22 @@ impl Registration {
         if req.approve {
             let org_id = uuid(&app.organisation_id, "organisation_id")?;
             let org = self.organisation_row(&mut tx, org_id).await?;
-            let service = if app.service == convert::service_proto(eligibility::Service::Seeker) {
-                "seeker"
-            } else {
-                "job"
-            };
+            let service = convert::service_str(convert::service(app.service)?);
             if app.kind == convert::app_kind_proto("withdrawal") {
                 sqlx::query("UPDATE enrolments SET status = 'withdrawn', updated_at = now() WHERE organisation_id = $1 AND service = $2")
                     .bind(org_id)
                     .bind(service)
                     .execute(&mut *tx)
                     .await?;
-                let (event_id, m) = meta(now);
-                let e = ev::EnrolmentEnded {
-                    meta: m,
-                    organisation_id: org_id.to_string(),
-                    service: app.service,
-                    status: convert::enrolment_proto("withdrawn"),
-                    rule: RuleId::SK6e.to_string(),
-                };
-                stage(&mut tx, event_id, events::ENROLMENT_ENDED, &e).await?;
+                events::stage_enrolment_ended(
+                    &mut tx,
+                    now,
+                    org_id,
+                    convert::service_from_str(service),
+                    "withdrawn",
+                    RuleId::SK6e,
+                )
+                .await?;
             } else {
                 // A decision never lifts a sanction: that is the compliance service's to do.
                 let current: Option<String> =
@@ -1302,15 +1298,15 @@ impl Registration {
         for r in &rows {
             let org: Uuid = r.try_get("organisation_id")?;
             let service: String = r.try_get("service")?;
-            let (event_id, m) = meta(now);
-            let e = ev::EnrolmentEnded {
-                meta: m,
-                organisation_id: org.to_string(),
-                service: convert::service_proto(convert::service_from_str(&service)),
-                status: convert::enrolment_proto("expired"),
-                rule: RuleId::D8.to_string(),
-            };
-            stage(&mut tx, event_id, events::ENROLMENT_ENDED, &e).await?;
+            events::stage_enrolment_ended(
+                &mut tx,
+                now,
+                org,
+                convert::service_from_str(&service),
+                "expired",
+                RuleId::D8,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(rows.len())

@@ -44,3 +44,24 @@ pub async fn stage(
     )
     .await
 }
+
+/// Stage `enrolment.ended` for one organisation's enrolment in `service` (SK6e follows in the
+/// services that hold its data).
+pub async fn stage_enrolment_ended(
+    tx: &mut PgConnection,
+    now: DateTime<Utc>,
+    organisation_id: Uuid,
+    service: hwx_rules::eligibility::Service,
+    status: &str,
+    rule: hwx_rules::RuleId,
+) -> Result<(), sqlx::Error> {
+    let (event_id, m) = meta(now);
+    let e = ev::EnrolmentEnded {
+        meta: m,
+        organisation_id: organisation_id.to_string(),
+        service: convert::service_proto(service),
+        status: convert::enrolment_proto(status),
+        rule: rule.to_string(),
+    };
+    stage(tx, event_id, ENROLMENT_ENDED, &e).await
+}
