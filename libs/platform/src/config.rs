@@ -80,6 +80,8 @@ pub struct Config {
     /// empty means `http://<registration_addr>` (one process, or one machine).
     pub registration_url: String,
     pub job_feed_addr: SocketAddr,
+    /// Where other processes reach the job feed; empty means `http://<job_feed_addr>`.
+    pub job_feed_url: String,
     pub seeker_matching_addr: SocketAddr,
     pub messaging_addr: SocketAddr,
     pub compliance_addr: SocketAddr,
@@ -94,7 +96,8 @@ pub struct Config {
     /// The clock: `system`, `fixed:2026-11-28T10:00:00+09:00` or `offset:+86400` (seconds), for
     /// demos that need another day.
     pub clock: String,
-    /// Ed25519 signing key for postings (J5), base64; generated for development when empty.
+    /// Ed25519 signing key for postings (J5): the 32-byte seed as 64 hex digits. When empty the job
+    /// feed makes one at first start and keeps it in its schema.
     pub signing_key: Secret,
 }
 
@@ -113,6 +116,7 @@ impl Default for Config {
             registration_addr: addr(50051),
             registration_url: String::new(),
             job_feed_addr: addr(50052),
+            job_feed_url: String::new(),
             seeker_matching_addr: addr(50053),
             messaging_addr: addr(50054),
             compliance_addr: addr(50055),
@@ -154,6 +158,7 @@ pub const ENV_VARS: &[&str] = &[
     "HWX_REGISTRATION_ADDR",
     "HWX_REGISTRATION_URL",
     "HWX_JOB_FEED_ADDR",
+    "HWX_JOB_FEED_URL",
     "HWX_SEEKER_MATCHING_ADDR",
     "HWX_MESSAGING_ADDR",
     "HWX_COMPLIANCE_ADDR",
@@ -218,6 +223,7 @@ impl Config {
                 "HWX_REGISTRATION_ADDR" => self.registration_addr = parse(var, &v)?,
                 "HWX_REGISTRATION_URL" => self.registration_url = v,
                 "HWX_JOB_FEED_ADDR" => self.job_feed_addr = parse(var, &v)?,
+                "HWX_JOB_FEED_URL" => self.job_feed_url = v,
                 "HWX_SEEKER_MATCHING_ADDR" => self.seeker_matching_addr = parse(var, &v)?,
                 "HWX_MESSAGING_ADDR" => self.messaging_addr = parse(var, &v)?,
                 "HWX_COMPLIANCE_ADDR" => self.compliance_addr = parse(var, &v)?,
@@ -301,6 +307,15 @@ impl Config {
             format!("http://{}", self.registration_addr)
         } else {
             self.registration_url.clone()
+        }
+    }
+
+    /// The URL other processes dial to reach the job feed.
+    pub fn job_feed_endpoint(&self) -> String {
+        if self.job_feed_url.is_empty() {
+            format!("http://{}", self.job_feed_addr)
+        } else {
+            self.job_feed_url.clone()
         }
     }
 

@@ -85,6 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let cfg = hwx_gateway::GatewayConfig {
         registration_url: format!("http://{}", reg.grpc.addr),
+        job_feed_url: "http://127.0.0.1:9".into(),
         maintenance: MaintenancePolicy::none(),
         requests_per_second: 1_000_000,
         burst: 1_000_000,

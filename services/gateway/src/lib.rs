@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 mod docs;
+mod feed;
 pub mod model;
 pub mod problem;
 mod routes;
@@ -22,6 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, FixedOffset};
 use hwx_platform::clock::SharedClock;
+use hwx_proto::jobfeed::v1::job_feed_service_client::JobFeedServiceClient;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use hwx_rules::maintenance::MaintenancePolicy;
 use hwx_rules::ratelimit::RateLimit;
@@ -38,6 +40,8 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 pub struct GatewayConfig {
     /// `http://host:port` of the registration service.
     pub registration_url: String,
+    /// `http://host:port` of the job feed.
+    pub job_feed_url: String,
     /// Scheduled windows of X1 (`MaintenancePolicy::none()` for development).
     pub maintenance: MaintenancePolicy,
     /// Default per-organisation limit (X2).
@@ -49,6 +53,7 @@ pub struct GatewayConfig {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub(crate) registration: RegistrationServiceClient<Channel>,
+    pub(crate) job_feed: JobFeedServiceClient<Channel>,
     pub(crate) clock: SharedClock,
     pub(crate) maintenance: Arc<RwLock<MaintenancePolicy>>,
     pub(crate) limits: Arc<RwLock<RateLimit>>,
@@ -256,8 +261,16 @@ pub async fn router(cfg: &GatewayConfig, clock: SharedClock) -> Result<Router, S
         .connect_timeout(std::time::Duration::from_secs(5))
         .timeout(std::time::Duration::from_secs(30))
         .connect_lazy();
+    // No overall timeout: snapshots and live streams last as long as the client reads.
+    let feed_channel = Channel::from_shared(cfg.job_feed_url.clone())
+        .map_err(|e| format!("job_feed_url {:?}: {e}", cfg.job_feed_url))?
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .connect_lazy();
     let state = AppState {
         registration: RegistrationServiceClient::new(channel),
+        job_feed: JobFeedServiceClient::new(feed_channel)
+            .max_decoding_message_size(16 * 1024 * 1024)
+            .max_encoding_message_size(16 * 1024 * 1024),
         clock,
         maintenance: Arc::new(RwLock::new(cfg.maintenance.clone())),
         limits: Arc::new(RwLock::new(RateLimit {
@@ -269,10 +282,12 @@ pub async fn router(cfg: &GatewayConfig, clock: SharedClock) -> Result<Router, S
         callers: Arc::new(Mutex::new(HashMap::new())),
     };
     Ok(routes::routes()
+        .merge(feed::routes())
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .merge(feed::ingest_routes().layer(DefaultBodyLimit::disable()))
         .merge(docs::routes())
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), maintenance))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(request_id))
         .layer(middleware::from_fn(trace))
         .with_state(state))

@@ -19,7 +19,7 @@ use crate::{AppState, lock_poisoned};
 type ApiResult<T> = Result<T, Problem>;
 
 /// A gRPC request carrying the caller's bearer token and request ID.
-fn grpc<T>(headers: &HeaderMap, msg: T) -> tonic::Request<T> {
+pub(crate) fn grpc<T>(headers: &HeaderMap, msg: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     hwx_platform::grpc::inject_trace(&mut r);
     for name in ["authorization", "x-request-id"] {
@@ -590,7 +590,15 @@ async fn set_limits(
         public_organisations,
         revoked_organisations,
         emergency,
-        set_limits
+        set_limits,
+        crate::feed::ingest,
+        crate::feed::changes,
+        crate::feed::watch,
+        crate::feed::snapshot,
+        crate::feed::posting,
+        crate::feed::addition,
+        crate::feed::signing_key,
+        crate::feed::access_log
     ),
     components(schemas(Problem))
 )]

@@ -15,6 +15,9 @@ use tonic::transport::Channel;
 /// Password of every demo account.
 pub const PASSWORD: &str = "hwx-demo-password";
 
+/// Hello Work's system account of the demo (role upstream).
+pub const UPSTREAM: &str = "upstream@hwx.example.go.jp";
+
 struct Org {
     email: &'static str,
     name: &'static str,
@@ -87,7 +90,7 @@ const OFFICERS: &[(&str, &str)] = &[
     ("officer@fukuoka-roudoukyoku.example.go.jp", "40"),
 ];
 
-fn authed<T>(token: &str, msg: T) -> tonic::Request<T> {
+pub(crate) fn authed<T>(token: &str, msg: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     if let Ok(v) = format!("Bearer {token}").parse() {
         r.metadata_mut().insert("authorization", v);
@@ -95,7 +98,10 @@ fn authed<T>(token: &str, msg: T) -> tonic::Request<T> {
     r
 }
 
-async fn login(c: &mut RegistrationServiceClient<Channel>, email: &str) -> Result<String, String> {
+pub(crate) async fn login(
+    c: &mut RegistrationServiceClient<Channel>,
+    email: &str,
+) -> Result<String, String> {
     c.login(LoginRequest {
         email: email.into(),
         password: PASSWORD.into(),
@@ -206,15 +212,60 @@ async fn run(cfg: Config) -> Result<(), String> {
         .execute(db.pool())
         .await
         .map_err(|e| e.to_string())?;
-        sqlx::query("UPDATE enrolments SET status = 'revoked' WHERE organisation_id IN (SELECT id FROM organisations WHERE revoked_on IS NOT NULL)")
-            .execute(db.pool())
+        // The revocation is announced like any other, so the job feed cuts the organisation off.
+        let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
+        let revoked: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+            "UPDATE enrolments SET status = 'revoked' WHERE organisation_id IN (SELECT id FROM organisations WHERE revoked_on IS NOT NULL)
+             RETURNING organisation_id, service",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+        for (org, service) in revoked {
+            let service = if service == "job" {
+                hwx_rules::eligibility::Service::Job
+            } else {
+                hwx_rules::eligibility::Service::Seeker
+            };
+            hwx_registration::events::stage_enrolment_ended(
+                &mut tx,
+                chrono::Utc::now(),
+                org,
+                service,
+                "revoked",
+                hwx_rules::RuleId::SN2,
+            )
             .await
             .map_err(|e| e.to_string())?;
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
         println!(
             "demo data created: {} organisations, {} bureau officers.",
             ORGS.len(),
             OFFICERS.len()
         );
+    }
+    // Hello Work's system account feeds postings in (`hwx demo postings`); older demo data may
+    // lack it.
+    let has_upstream: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)")
+            .bind(UPSTREAM)
+            .fetch_one(db.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+    if !has_upstream {
+        let ops = login(&mut c, "ops@hwx.example.go.jp").await?;
+        c.create_account(authed(
+            &ops,
+            CreateAccountRequest {
+                email: UPSTREAM.into(),
+                password: PASSWORD.into(),
+                role: common::Role::Upstream as i32,
+                bureau_code: String::new(),
+            },
+        ))
+        .await
+        .map_err(|e| format!("{UPSTREAM}: {}", e.message()))?;
     }
     let _ = stop.send(true);
     let _ = svc.grpc.handle.await;
@@ -222,6 +273,7 @@ async fn run(cfg: Config) -> Result<(), String> {
 
     println!("\nLog in (POST /v1/sessions) with any of these, password {PASSWORD:?}:");
     println!("  operations            ops@hwx.example.go.jp");
+    println!("  Hello Work (upstream) {UPSTREAM}");
     for (email, bureau) in OFFICERS {
         println!("  bureau {bureau}             {email}");
     }

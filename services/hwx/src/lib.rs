@@ -2,6 +2,8 @@
 //! command line runs.
 
 pub mod demo;
+pub mod feed;
 pub mod load;
+pub mod postings;
 pub mod rules;
 pub mod serve;

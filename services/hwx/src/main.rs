@@ -33,6 +33,9 @@ enum Command {
     },
     /// Print the effective configuration, secrets masked.
     Config,
+    /// Work with downloaded feed files.
+    #[command(subcommand)]
+    Feed(FeedCommand),
     /// Demo data: `hwx demo seed` creates bureau officers, organisations of all four kinds and
     /// applications in several states, and prints how to log in.
     #[command(subcommand)]
@@ -40,9 +43,46 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum FeedCommand {
+    /// Check a downloaded snapshot (CSV in UTF-8 or Shift_JIS, or NDJSON), a change-feed page or
+    /// a posting offline: every record's content against its SHA-256 hash and, with --key, its
+    /// Ed25519 signature (J5). Exits 0 when every record verifies, 1 when any fails.
+    Verify {
+        /// The downloaded file.
+        file: std::path::PathBuf,
+        /// The public key: a file saved from GET /v1/feed/signing-key, or its 64 hex digits.
+        #[arg(long)]
+        key: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum DemoCommand {
     /// Create the demo data (once; a second run only prints the logins).
     Seed,
+    /// Generate believable postings (real prefecture, occupation and industry codes, wages by
+    /// occupation, Japanese text) and feed them in: through the job feed's ingest as Hello Work's
+    /// demo account (default), straight into the store (--bulk), or into an NDJSON file (--out).
+    /// The same --start and --revision always give the same postings: a re-run is a no-op, and
+    /// each higher revision changes about 5 % of them.
+    Postings {
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// First serial number.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        #[arg(long, default_value_t = 0)]
+        revision: u32,
+        /// COPY straight into the store (new postings only; no per-posting events).
+        #[arg(long, conflicts_with_all = ["out", "snapshot"])]
+        bulk: bool,
+        /// Send as a full snapshot with this ID: postings it does not hold are withdrawn.
+        #[arg(long)]
+        snapshot: Option<String>,
+        /// Write NDJSON for POST /v1/feed/postings instead (`-`: standard output).
+        #[arg(long, conflicts_with = "snapshot")]
+        out: Option<String>,
+    },
     /// Load a running gateway: sign up an organisation, then create applications over HTTP for a
     /// while, and report throughput and latency.
     Load {
@@ -63,7 +103,27 @@ fn main() -> ExitCode {
         Command::Serve { role } => serve::serve(role),
         Command::Migrate { target } => serve::migrate(target),
         Command::Config => serve::config(),
+        Command::Feed(FeedCommand::Verify { file, key }) => {
+            hwx::feed::verify(&file, key.as_deref())
+        }
         Command::Demo(DemoCommand::Seed) => hwx::demo::seed(),
+        Command::Demo(DemoCommand::Postings {
+            count,
+            start,
+            revision,
+            bulk,
+            snapshot,
+            out,
+        }) => hwx::postings::run(hwx::postings::Plan {
+            count,
+            start,
+            revision,
+            sink: match (bulk, out) {
+                (true, _) => hwx::postings::Sink::Bulk,
+                (false, Some(path)) => hwx::postings::Sink::File(path),
+                (false, None) => hwx::postings::Sink::Ingest { snapshot },
+            },
+        }),
         Command::Demo(DemoCommand::Load {
             target,
             seconds,

@@ -13,6 +13,7 @@ use hwx_platform::events::Events;
 pub enum Role {
     All,
     Registration,
+    JobFeed,
     Gateway,
 }
 
@@ -21,6 +22,7 @@ pub enum Role {
 pub enum MigrateTarget {
     All,
     Registration,
+    JobFeed,
 }
 
 fn load() -> Result<Config, String> {
@@ -64,10 +66,12 @@ pub fn migrate(target: MigrateTarget) -> ExitCode {
         if let Err(e) = hwx_platform::db::ensure_database(url).await {
             return fail(&e.to_string());
         }
+        let registration = (hwx_registration::SCHEMA, hwx_registration::MIGRATIONS);
+        let job_feed = (hwx_job_feed::SCHEMA, hwx_job_feed::MIGRATIONS);
         let targets: &[(&str, &[hwx_platform::db::Migration])] = match target {
-            MigrateTarget::All | MigrateTarget::Registration => {
-                &[(hwx_registration::SCHEMA, hwx_registration::MIGRATIONS)]
-            }
+            MigrateTarget::All => &[registration, job_feed],
+            MigrateTarget::Registration => &[registration],
+            MigrateTarget::JobFeed => &[job_feed],
         };
         for (schema, migrations) in targets {
             match Database::migrate(url, schema, migrations).await {
@@ -149,6 +153,37 @@ async fn run(role: Role, cfg: Config) -> Result<(), String> {
             let _ = svc.relay.await;
         }));
     }
+    if matches!(role, Role::All | Role::JobFeed) {
+        let db = Database::open(
+            url,
+            hwx_job_feed::SCHEMA,
+            cfg.database_max_connections,
+            hwx_job_feed::MIGRATIONS,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let svc = hwx_job_feed::serve(
+            db,
+            events.clone(),
+            clock.clone(),
+            hwx_job_feed::Settings {
+                addr: cfg.job_feed_addr,
+                registration_url: cfg.registration_endpoint(),
+                signing_key: cfg.signing_key.expose().to_owned(),
+            },
+            stopped.clone(),
+        )
+        .await?;
+        println!(
+            "job feed gRPC on {} (signing key {})",
+            svc.grpc.addr, svc.key_id
+        );
+        tasks.push(tokio::spawn(async move {
+            let _ = svc.grpc.handle.await;
+            let _ = svc.relay.await;
+            let _ = svc.consumer.await;
+        }));
+    }
     if matches!(role, Role::All | Role::Gateway) {
         let maintenance = match cfg.maintenance {
             hwx_platform::config::MaintenanceMode::Official => {
@@ -160,6 +195,7 @@ async fn run(role: Role, cfg: Config) -> Result<(), String> {
         };
         let gw_cfg = hwx_gateway::GatewayConfig {
             registration_url: cfg.registration_endpoint(),
+            job_feed_url: cfg.job_feed_endpoint(),
             maintenance,
             requests_per_second: cfg.rate_limit_per_second,
             burst: cfg.rate_limit_burst,

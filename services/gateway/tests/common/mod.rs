@@ -87,6 +87,7 @@ pub async fn one_request_across_services() -> Running {
     .unwrap();
     let cfg = GatewayConfig {
         registration_url: format!("http://{}", reg.grpc.addr),
+        job_feed_url: "http://127.0.0.1:9".into(),
         maintenance: MaintenancePolicy::none(),
         requests_per_second: 1000,
         burst: 1000,

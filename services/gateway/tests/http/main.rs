@@ -46,6 +46,7 @@ impl Stack {
         .unwrap();
         let cfg = GatewayConfig {
             registration_url: format!("http://{}", reg.grpc.addr),
+            job_feed_url: "http://127.0.0.1:9".into(),
             maintenance,
             requests_per_second: 1000,
             burst: 1000,

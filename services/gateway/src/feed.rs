@@ -1,0 +1,677 @@
+//! `/v1/feed`: the job feed over HTTP. Ingest of NDJSON (role upstream), the change feed (a page
+//! after a cursor, or a live NDJSON stream), snapshots as CSV (UTF-8 or Shift_JIS) or NDJSON with
+//! ETag / If-None-Match, single postings, J8 additions, the signing key and the access log.
+
+#![allow(unused_qualifications)] // utoipa's generated code qualifies paths
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use futures::StreamExt;
+use hwx_job_feed::record::{AdditionJson, PostingJson, PostingRecord, ServedJson};
+use hwx_proto::jobfeed::v1 as jf;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::problem::Problem;
+use crate::routes::grpc;
+
+type ApiResult<T> = Result<T, Problem>;
+
+/// Longest NDJSON line accepted at ingest (one posting).
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// A served posting as JSON: the verbatim content, its version, hash, signature, attribution (J4)
+/// and the labelled J8 addition. The shape `hwx feed verify` reads.
+fn served(p: jf::Posting) -> ServedJson {
+    let content = p.content.unwrap_or_default();
+    ServedJson {
+        version: p.version,
+        content: PostingRecord::from_stored(&content),
+        content_hash: p.content_hash,
+        signature: hex::encode(&p.signature),
+        key_id: p.key_id,
+        attribution: p.attribution,
+        organisation_addition: (!p.organisation_addition.is_empty()).then_some(AdditionJson {
+            label: p.organisation_addition_label,
+            text: p.organisation_addition,
+        }),
+        updated_at: p
+            .updated_at
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .unwrap_or_default(),
+    }
+}
+
+/// One change: an upsert with the posting, or a tombstone with its number (J6).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeJson {
+    pub cursor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub upsert: Option<ServedJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tombstone: Option<String>,
+}
+
+fn change_json(c: jf::Change) -> ChangeJson {
+    match c.change {
+        Some(jf::change::Change::Upsert(p)) => ChangeJson {
+            cursor: c.cursor,
+            upsert: Some(served(p)),
+            tombstone: None,
+        },
+        Some(jf::change::Change::Tombstone(n)) => ChangeJson {
+            cursor: c.cursor,
+            upsert: None,
+            tombstone: Some(n),
+        },
+        None => ChangeJson {
+            cursor: c.cursor,
+            upsert: None,
+            tombstone: None,
+        },
+    }
+}
+
+/// A page of changes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangesPage {
+    pub changes: Vec<ChangeJson>,
+    /// Pass it back as `cursor` to continue; the same cursor when nothing changed.
+    pub next_cursor: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ChangesQuery {
+    /// Where to continue from: a cursor this feed gave out (empty: the beginning).
+    pub cursor: Option<String>,
+    /// Changes per page (default 500, at most 5,000).
+    pub limit: Option<i32>,
+}
+
+/// Changes after a cursor, oldest first: upserts and tombstones (J6).
+#[utoipa::path(get, path = "/v1/feed/changes", params(ChangesQuery), responses(
+    (status = 200, body = ChangesPage),
+    (status = 403, body = Problem, description = "no active S-JOB enrolment (J2), suspended (SN1), revoked (SN2)")))]
+pub(crate) async fn changes(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ChangesQuery>,
+) -> ApiResult<Json<ChangesPage>> {
+    let r = s
+        .job_feed
+        .clone()
+        .get_changes(grpc(
+            &headers,
+            jf::GetChangesRequest {
+                cursor: q.cursor.unwrap_or_default(),
+                limit: q.limit.unwrap_or(0),
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(ChangesPage {
+        changes: r.changes.into_iter().map(change_json).collect(),
+        next_cursor: r.next_cursor,
+    }))
+}
+
+fn ndjson_line(v: &impl Serialize) -> bytes::Bytes {
+    let mut b = serde_json::to_vec(v).unwrap_or_default();
+    b.push(b'\n');
+    b.into()
+}
+
+/// The live change feed from a cursor: one change per NDJSON line as it commits. The stream ends
+/// with a problem line when access ends (J2, SN1, SN2).
+#[utoipa::path(get, path = "/v1/feed/changes/stream", params(ChangesQuery), responses(
+    (status = 200, description = "application/x-ndjson, one ChangeJson per line"),
+    (status = 403, body = Problem)))]
+pub(crate) async fn watch(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ChangesQuery>,
+) -> ApiResult<Response> {
+    let mut stream = s
+        .job_feed
+        .clone()
+        .watch_changes(grpc(
+            &headers,
+            jf::GetChangesRequest {
+                cursor: q.cursor.unwrap_or_default(),
+                limit: 0,
+            },
+        ))
+        .await?
+        .into_inner();
+    let body = async_body(move |tx| async move {
+        while let Some(item) = stream.next().await {
+            let line = match item {
+                Ok(c) => ndjson_line(&change_json(c)),
+                Err(e) => {
+                    let _ = tx.send(Ok(ndjson_line(&Problem::from(e)))).await;
+                    return;
+                }
+            };
+            if tx.send(Ok(line)).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8")],
+        body,
+    )
+        .into_response())
+}
+
+/// A body fed by a task: the bounded channel keeps memory flat, and the task ends when the client
+/// goes away.
+fn async_body<F, Fut>(f: F) -> Body
+where
+    F: FnOnce(mpsc::Sender<Result<bytes::Bytes, std::io::Error>>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(f(tx));
+    Body::from_stream(ReceiverStream::new(rx))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SnapshotQuery {
+    /// csv (default) or ndjson.
+    pub format: Option<String>,
+    /// For CSV: utf-8 (default) or shift_jis.
+    pub encoding: Option<String>,
+    /// Prefecture codes, comma-separated (`13,14`).
+    pub prefecture: Option<String>,
+    /// Occupation code prefix (`06`: every 事務的職業).
+    pub occupation: Option<String>,
+    /// JSIC codes or division letters, comma-separated (`E,I56`).
+    pub industry: Option<String>,
+    /// Employment types, comma-separated (`正社員,パート労働者`).
+    pub employment_type: Option<String>,
+    /// Only postings changed at or after this instant (RFC 3339).
+    pub updated_since: Option<String>,
+}
+
+fn list(s: &Option<String>) -> Vec<String> {
+    s.as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The whole current feed, or a filtered part, from one consistent snapshot. `X-Feed-Cursor` is
+/// where the change feed continues exactly; NDJSON also ends with a `{"cursor": …}` line. A weak
+/// ETag names the snapshot's position and the query: If-None-Match answers 304 when nothing
+/// changed.
+#[utoipa::path(get, path = "/v1/feed/snapshot", params(SnapshotQuery), responses(
+    (status = 200, description = "text/csv (UTF-8 or Shift_JIS) or application/x-ndjson"),
+    (status = 304, description = "not modified since the ETag sent"),
+    (status = 403, body = Problem)))]
+pub(crate) async fn snapshot(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SnapshotQuery>,
+) -> ApiResult<Response> {
+    let (format, content_type, ext) = match (
+        q.format.as_deref().unwrap_or("csv"),
+        q.encoding
+            .as_deref()
+            .unwrap_or("utf-8")
+            .to_ascii_lowercase()
+            .replace('_', "-")
+            .as_str(),
+    ) {
+        ("csv", "utf-8" | "utf8") => (jf::SnapshotFormat::Csv, "text/csv; charset=utf-8", "csv"),
+        ("csv", "shift-jis" | "sjis" | "windows-31j" | "cp932") => (
+            jf::SnapshotFormat::CsvShiftJis,
+            "text/csv; charset=Shift_JIS",
+            "csv",
+        ),
+        ("ndjson", _) => (
+            jf::SnapshotFormat::Ndjson,
+            "application/x-ndjson; charset=utf-8",
+            "ndjson",
+        ),
+        (f, e) => {
+            return Err(Problem::bad_request(format!(
+                "format={f}, encoding={e}: use format=csv (encoding=utf-8 or shift_jis) or format=ndjson"
+            )));
+        }
+    };
+    let updated_since = match q.updated_since.as_deref().filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => {
+            let t = chrono::DateTime::parse_from_rfc3339(v).map_err(|_| {
+                Problem::bad_request(format!("updated_since {v:?}: an RFC 3339 instant"))
+            })?;
+            Some(prost_types::Timestamp {
+                seconds: t.timestamp(),
+                nanos: t.timestamp_subsec_nanos() as i32,
+            })
+        }
+    };
+    let req = jf::ExportSnapshotRequest {
+        prefecture_codes: list(&q.prefecture),
+        occupation_prefix: q.occupation.clone().unwrap_or_default(),
+        industry_codes: list(&q.industry),
+        employment_types: list(&q.employment_type),
+        updated_since,
+        format: format as i32,
+    };
+    let query_key = hwx_job_feed::record::hash_hex(format!("{req:?}").as_bytes());
+    let mut stream = s
+        .job_feed
+        .clone()
+        .export_snapshot(grpc(&headers, req))
+        .await?
+        .into_inner();
+    // The first chunk carries the snapshot's position: the ETag is known before any row.
+    let first = match stream.next().await {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => return Err(e.into()),
+        None => return Err(Problem::from(tonic::Status::unavailable("empty export"))),
+    };
+    let cursor = first.cursor.clone();
+    let etag = format!("W/\"{cursor}-{}\"", &query_key[..16]);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut res_headers = HeaderMap::new();
+    for (name, value) in [
+        (header::ETAG, etag.as_str()),
+        (header::CACHE_CONTROL, "private, no-cache"),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            res_headers.insert(name, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&cursor) {
+        res_headers.insert("x-feed-cursor", v);
+    }
+    if matches {
+        // Dropping the stream ends the export on the service.
+        return Ok((StatusCode::NOT_MODIFIED, res_headers).into_response());
+    }
+    res_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"hwx-postings-{cursor}.{ext}\""
+    )) {
+        res_headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    let body = async_body(move |tx| async move {
+        if !first.data.is_empty() && tx.send(Ok(first.data.into())).await.is_err() {
+            return;
+        }
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(c) => {
+                    if !c.data.is_empty() && tx.send(Ok(c.data.into())).await.is_err() {
+                        return;
+                    }
+                    if c.last {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // Headers are gone already: break the body so the client sees a failed
+                    // download, never a short file that looks whole.
+                    let _ = tx
+                        .send(Err(std::io::Error::other(e.message().to_owned())))
+                        .await;
+                    return;
+                }
+            }
+        }
+        let _ = tx
+            .send(Err(std::io::Error::other("the export ended early")))
+            .await;
+    });
+    Ok((res_headers, body).into_response())
+}
+
+/// One posting as the calling organisation sees it.
+#[utoipa::path(get, path = "/v1/feed/postings/{number}", params(("number" = String, Path, description = "求人番号 NNNNN-NNNNNNNN")), responses(
+    (status = 200, description = "the served posting"), (status = 404, body = Problem, description = "unknown or withdrawn (J6)"),
+    (status = 403, body = Problem)))]
+pub(crate) async fn posting(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> ApiResult<Json<ServedJson>> {
+    let p = s
+        .job_feed
+        .clone()
+        .get_posting(grpc(
+            &headers,
+            jf::GetPostingRequest {
+                posting_number: number,
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(served(p)))
+}
+
+/// J8: the organisation's own information on a posting.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewAddition {
+    /// Empty removes the addition.
+    pub text: String,
+    /// The employer agreed to it (required, J8).
+    #[serde(default)]
+    pub employer_consented: bool,
+}
+
+/// Add (or remove) the organisation's own information on a posting; it is served labelled and
+/// apart from Hello Work's text (J8).
+#[utoipa::path(put, path = "/v1/feed/postings/{number}/addition", request_body = NewAddition, params(("number" = String, Path)), responses(
+    (status = 200, description = "the posting with the addition"),
+    (status = 422, body = Problem, description = "no employer consent (J8)")))]
+pub(crate) async fn addition(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<ServedJson>> {
+    let a: NewAddition = serde_json::from_slice(&raw)
+        .map_err(|e| Problem::bad_request(format!("malformed JSON body: {e}")))?;
+    let p = s
+        .job_feed
+        .clone()
+        .set_organisation_addition(grpc(
+            &headers,
+            jf::SetOrganisationAdditionRequest {
+                posting_number: number,
+                text: a.text,
+                employer_consented: a.employer_consented,
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(served(p)))
+}
+
+/// The Ed25519 key that verifies every posting signature (J5).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SigningKeyJson {
+    pub key_id: String,
+    /// 64 hex digits.
+    pub ed25519_public_key: String,
+}
+
+/// The public key for `hwx feed verify` (public: no login needed).
+#[utoipa::path(get, path = "/v1/feed/signing-key", responses((status = 200, body = SigningKeyJson)))]
+pub(crate) async fn signing_key(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<SigningKeyJson>> {
+    let k = s
+        .job_feed
+        .clone()
+        .get_signing_key(grpc(&headers, jf::GetSigningKeyRequest {}))
+        .await?
+        .into_inner();
+    Ok(Json(SigningKeyJson {
+        key_id: k.key_id,
+        ed25519_public_key: hex::encode(k.ed25519_public_key),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AccessLogQuery {
+    /// Bureaus and operations: whose reads (organisations see their own).
+    pub organisation_id: Option<String>,
+    /// Entries, newest first (default 100, at most 1,000).
+    pub limit: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessLogEntryJson {
+    pub organisation_id: String,
+    pub account_id: String,
+    /// changes, watch, snapshot, posting, addition.
+    pub action: String,
+    pub detail: String,
+    pub records: i64,
+    pub at: String,
+}
+
+/// Who read what from the feed, when, and how many records.
+#[utoipa::path(get, path = "/v1/feed/access-log", params(AccessLogQuery), responses(
+    (status = 200, body = Vec<AccessLogEntryJson>)))]
+pub(crate) async fn access_log(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AccessLogQuery>,
+) -> ApiResult<Json<Vec<AccessLogEntryJson>>> {
+    let r = s
+        .job_feed
+        .clone()
+        .list_access_log(grpc(
+            &headers,
+            jf::ListAccessLogRequest {
+                organisation_id: q.organisation_id.unwrap_or_default(),
+                limit: q.limit.unwrap_or(0),
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(
+        r.entries
+            .into_iter()
+            .map(|e| AccessLogEntryJson {
+                organisation_id: e.organisation_id,
+                account_id: e.account_id,
+                action: e.action,
+                detail: e.detail,
+                records: e.records,
+                at: e
+                    .at
+                    .and_then(|t| {
+                        chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
+                    })
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct IngestQuery {
+    /// Set for a full snapshot: every posting the body does not hold is withdrawn.
+    pub snapshot_id: Option<String>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestSummaryJson {
+    pub stored: i64,
+    pub unchanged: i64,
+    pub withdrawn: i64,
+    pub refused: i64,
+    /// Every refused and withdrawn record (stored and unchanged ones are counted only).
+    pub results: Vec<IngestResultJson>,
+    /// The change-feed position after this ingest.
+    pub cursor: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestResultJson {
+    /// The line of the body (1-based); 0 for a posting withdrawn as absent from a snapshot.
+    pub line: i64,
+    pub posting_number: String,
+    /// stored, unchanged, withdrawn, refused.
+    pub outcome: String,
+    pub version: i64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub rule: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_items: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// Hello Work's systems send postings: one JSON posting per line (NDJSON), any number, streamed.
+/// Each record is stored, found unchanged (no new version, no event), withdrawn (closed or consent
+/// withdrawn: a tombstone) or refused with the missing J7 items named; nothing half-written. With
+/// `snapshot_id` the body is a full snapshot: postings absent from it are withdrawn once the whole
+/// body has arrived; a malformed line then ends the request and withdraws nothing.
+#[utoipa::path(post, path = "/v1/feed/postings", params(IngestQuery), request_body(content = String, content_type = "application/x-ndjson"), responses(
+    (status = 200, body = IngestSummaryJson),
+    (status = 400, body = Problem, description = "malformed line in a snapshot"),
+    (status = 403, body = Problem, description = "not role upstream")))]
+pub(crate) async fn ingest(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<IngestQuery>,
+    body: Body,
+) -> ApiResult<Json<IngestSummaryJson>> {
+    let snapshot = q.snapshot_id.filter(|v| !v.trim().is_empty());
+    let (tx, rx) = mpsc::channel::<jf::IngestRequest>(256);
+    let mut client = s.job_feed.clone();
+    let request = grpc(&headers, ReceiverStream::new(rx));
+    let call = tokio::spawn(async move { client.ingest_postings(request).await });
+    if let Some(id) = &snapshot {
+        let _ = tx
+            .send(jf::IngestRequest {
+                item: Some(jf::ingest_request::Item::SnapshotStart(jf::SnapshotStart {
+                    snapshot_id: id.clone(),
+                })),
+            })
+            .await;
+    }
+    let mut bad: Vec<IngestResultJson> = Vec::new();
+    let mut lines = 0i64;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut data = body.into_data_stream();
+    let mut ended = false;
+    // Lines the service saw, by service index: the service numbers the records it received,
+    // which skips malformed lines.
+    let mut line_of: Vec<i64> = Vec::new();
+    while !ended {
+        match data.next().await {
+            Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+            Some(Err(e)) => {
+                call.abort();
+                return Err(Problem::bad_request(format!(
+                    "the body broke off after line {lines}: {e}; nothing withdrawn"
+                )));
+            }
+            None => {
+                ended = true;
+                if !buf.is_empty() && buf.last() != Some(&b'\n') {
+                    buf.push(b'\n');
+                }
+            }
+        }
+        let mut start = 0;
+        while let Some(pos) = buf[start..].iter().position(|b| *b == b'\n') {
+            let line = &buf[start..start + pos];
+            start += pos + 1;
+            lines += 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<PostingJson>(line) {
+                Ok(p) => {
+                    line_of.push(lines);
+                    let item = jf::IngestRequest {
+                        item: Some(jf::ingest_request::Item::Posting(p.into_proto())),
+                    };
+                    if tx.send(item).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) if snapshot.is_some() => {
+                    call.abort();
+                    return Err(Problem::bad_request(format!(
+                        "line {lines}: not a posting ({e}); the snapshot was abandoned and nothing was withdrawn"
+                    )));
+                }
+                Err(e) => bad.push(IngestResultJson {
+                    line: lines,
+                    posting_number: String::new(),
+                    outcome: "refused".into(),
+                    version: 0,
+                    rule: String::new(),
+                    missing_items: vec![],
+                    message: format!("not a posting: {e}"),
+                }),
+            }
+        }
+        buf.drain(..start);
+        if buf.len() > MAX_LINE {
+            call.abort();
+            return Err(Problem::bad_request(format!(
+                "line {}: longer than {MAX_LINE} bytes",
+                lines + 1
+            )));
+        }
+    }
+    drop(tx);
+    let summary = call
+        .await
+        .map_err(|_| Problem::from(tonic::Status::unavailable("ingest interrupted")))??
+        .into_inner();
+    let mut results: Vec<IngestResultJson> = summary
+        .results
+        .into_iter()
+        .map(|r| IngestResultJson {
+            line: usize::try_from(r.index - 1)
+                .ok()
+                .and_then(|i| line_of.get(i).copied())
+                .unwrap_or(0),
+            posting_number: r.posting_number,
+            outcome: r.outcome,
+            version: r.version,
+            rule: r.rule,
+            missing_items: r.missing_items,
+            message: r.message,
+        })
+        .collect();
+    let refused_lines = bad.len() as i64;
+    results.extend(bad);
+    results.sort_by_key(|r| r.line);
+    Ok(Json(IngestSummaryJson {
+        stored: summary.stored,
+        unchanged: summary.unchanged,
+        withdrawn: summary.withdrawn,
+        refused: summary.refused + refused_lines,
+        results,
+        cursor: summary.cursor,
+    }))
+}
+
+pub fn routes() -> Router<AppState> {
+    use axum::routing::{get, put};
+    Router::new()
+        .route("/v1/feed/changes", get(changes))
+        .route("/v1/feed/changes/stream", get(watch))
+        .route("/v1/feed/snapshot", get(snapshot))
+        .route("/v1/feed/postings/{number}", get(posting))
+        .route("/v1/feed/postings/{number}/addition", put(addition))
+        .route("/v1/feed/signing-key", get(signing_key))
+        .route("/v1/feed/access-log", get(access_log))
+}
+
+/// Ingest takes bodies of any size (streamed line by line), so it is routed apart from the body
+/// limit the other routes have.
+pub fn ingest_routes() -> Router<AppState> {
+    use axum::routing::post;
+    Router::new().route("/v1/feed/postings", post(ingest))
+}

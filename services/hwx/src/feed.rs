@@ -1,0 +1,271 @@
+//! `hwx feed verify FILE`: check a downloaded feed file offline (J5). Every record's content must
+//! match its hash, and, given the public key, its Ed25519 signature.
+//!
+//! Reads what the gateway serves: snapshot NDJSON, snapshot CSV (UTF-8 or Shift_JIS), a page of
+//! `/v1/feed/changes` or one posting as JSON. Files are read a record at a time.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::ExitCode;
+
+use hwx_job_feed::record::{self, ServedJson};
+use hwx_job_feed::signing::{self, VerifyError};
+
+/// What a verification found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub ok: u64,
+    /// (line, posting number, why).
+    pub failed: Vec<(u64, String, String)>,
+    pub signatures_checked: bool,
+}
+
+fn check(rec: &ServedJson, key: Option<&ed25519_dalek::VerifyingKey>) -> Result<(), VerifyError> {
+    signing::verify(
+        &rec.content,
+        rec.version,
+        &rec.content_hash,
+        &rec.signature,
+        &rec.key_id,
+        key,
+    )
+}
+
+/// Shift_JIS has no form for some characters; a download then carries `&#NNNN;` for them. Such a
+/// record verifies if the text with those references read back matches the hash.
+fn unescape_refs(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("&#") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 2..];
+        let end = tail.find(';');
+        match end.and_then(|e| tail[..e].parse::<u32>().ok().map(|n| (e, n))) {
+            Some((e, n)) if char::from_u32(n).is_some() => {
+                out.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+                rest = &tail[e + 1..];
+            }
+            _ => {
+                out.push_str("&#");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn record_line(
+    report: &mut Report,
+    line: u64,
+    rec: Result<ServedJson, String>,
+    key: Option<&ed25519_dalek::VerifyingKey>,
+) {
+    match rec {
+        Err(e) => report.failed.push((line, String::new(), e)),
+        Ok(rec) => match check(&rec, key) {
+            Ok(()) => report.ok += 1,
+            Err(e) => report
+                .failed
+                .push((line, rec.content.posting_number.clone(), e.to_string())),
+        },
+    }
+}
+
+/// Verify a file's bytes from `reader`.
+pub fn verify_reader(
+    reader: impl Read,
+    key: Option<&ed25519_dalek::VerifyingKey>,
+    mut progress: impl FnMut(u64),
+) -> Result<Report, String> {
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let mut report = Report {
+        signatures_checked: key.is_some(),
+        ..Default::default()
+    };
+    let start = reader.fill_buf().map_err(|e| e.to_string())?;
+    let text_start = String::from_utf8_lossy(&start[..start.len().min(64)])
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .to_owned();
+    if text_start.starts_with('{') && !text_start.contains("\"changes\"") {
+        // NDJSON, or one JSON posting.
+        let mut whole = String::new();
+        let mut line_no = 0;
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| e.to_string())?
+                == 0
+            {
+                break;
+            }
+            line_no += 1;
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let value: serde_json::Value = match serde_json::from_str(line) {
+                Ok(v) => v,
+                // One pretty-printed JSON object spans lines: gather it.
+                Err(_) => {
+                    whole.push_str(line);
+                    whole.push('\n');
+                    continue;
+                }
+            };
+            if value.get("content").is_none() {
+                // The closing {"cursor": …} line.
+                continue;
+            }
+            let rec = serde_json::from_value::<ServedJson>(value).map_err(|e| e.to_string());
+            record_line(&mut report, line_no, rec, key);
+            progress(report.ok + report.failed.len() as u64);
+        }
+        if !whole.is_empty() {
+            let rec = serde_json::from_str::<ServedJson>(&whole).map_err(|e| e.to_string());
+            record_line(&mut report, 1, rec, key);
+        }
+        return Ok(report);
+    }
+    if text_start.starts_with('{') {
+        // A page of the change feed.
+        let mut text = String::new();
+        reader
+            .read_to_string(&mut text)
+            .map_err(|e| format!("not UTF-8 JSON: {e}"))?;
+        let page: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let changes = page
+            .get("changes")
+            .and_then(|c| c.as_array())
+            .cloned()
+            .unwrap_or_default();
+        for (i, c) in changes.into_iter().enumerate() {
+            if let Some(u) = c.get("upsert") {
+                let rec =
+                    serde_json::from_value::<ServedJson>(u.clone()).map_err(|e| e.to_string());
+                record_line(&mut report, i as u64 + 1, rec, key);
+            }
+        }
+        return Ok(report);
+    }
+    // CSV, UTF-8 or Shift_JIS, a record at a time (quoted fields may span lines).
+    let mut header: Option<Vec<String>> = None;
+    let mut pending = String::new();
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    let mut record_line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if pending.is_empty() {
+            record_line_no = line_no;
+        }
+        pending.push_str(&record::decode_text(&buf));
+        if pending.matches('"').count() % 2 == 1 {
+            continue;
+        }
+        let rows = record::parse_csv(&std::mem::take(&mut pending))?;
+        for row in rows {
+            if row.iter().all(String::is_empty) {
+                continue;
+            }
+            let Some(h) = &header else {
+                header = Some(row);
+                continue;
+            };
+            let first = record::served_from_csv(h, &row);
+            let verdict = match &first {
+                Ok(rec) => check(rec, key),
+                Err(_) => Ok(()),
+            };
+            let rec = match (first, verdict) {
+                (Ok(rec), Err(VerifyError::Hash)) => {
+                    // Characters Shift_JIS cannot hold came through as references.
+                    let row: Vec<String> = row.iter().map(|f| unescape_refs(f)).collect();
+                    record::served_from_csv(h, &row).or(Ok(rec))
+                }
+                (r, _) => r,
+            };
+            record_line(&mut report, record_line_no, rec, key);
+            progress(report.ok + report.failed.len() as u64);
+        }
+    }
+    if !pending.trim().is_empty() {
+        return Err(format!("line {record_line_no}: a quoted field never ends"));
+    }
+    if header.is_none() {
+        return Err("empty file".into());
+    }
+    Ok(report)
+}
+
+/// `hwx feed verify FILE [--key KEY]`.
+pub fn verify(file: &Path, key: Option<&str>) -> ExitCode {
+    let key = match key {
+        None => None,
+        Some(k) => {
+            // A file holding the key (the gateway's JSON or the hex), or the hex itself.
+            let text = std::fs::read_to_string(k).unwrap_or_else(|_| k.to_owned());
+            match signing::parse_public_key(&text) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    eprintln!("hwx feed verify: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let f = match std::fs::File::open(file) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("hwx feed verify: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let started = std::time::Instant::now();
+    let report = match verify_reader(f, key.as_ref(), |n| {
+        if n % 100_000 == 0 {
+            eprint!("\r{n} records checked");
+        }
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hwx feed verify: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let total = report.ok + report.failed.len() as u64;
+    for (line, number, why) in report.failed.iter().take(20) {
+        println!("FAIL line {line} {number}: {why}");
+    }
+    if report.failed.len() > 20 {
+        println!("… and {} more", report.failed.len() - 20);
+    }
+    println!(
+        "{total} records: {} verified, {} failed ({:.1} s)",
+        report.ok,
+        report.failed.len(),
+        started.elapsed().as_secs_f64()
+    );
+    match &key {
+        Some(k) => println!("signatures checked against key {}", signing::key_id(k)),
+        None => println!(
+            "hashes only: signatures not checked (pass --key with GET /v1/feed/signing-key saved to a file)"
+        ),
+    }
+    if report.failed.is_empty() && total > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

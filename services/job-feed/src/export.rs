@@ -1,0 +1,234 @@
+//! Snapshots: the whole current feed, or a filtered part, from one consistent database snapshot,
+//! streamed in constant memory (a server-side cursor, fetched a page at a time, into a bounded
+//! channel), ending with the cursor the change feed continues from.
+
+use chrono::{DateTime, Utc};
+use hwx_proto::jobfeed::v1 as pb;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::record;
+use crate::store::{self, SERVED_COLUMNS, feed_row};
+
+/// Rows per FETCH.
+const PAGE: i64 = 1000;
+/// Formatted bytes per chunk sent.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Posting messages per chunk of the gRPC format.
+const CHUNK_POSTINGS: usize = 200;
+
+/// What part of the feed to export.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub prefectures: Vec<String>,
+    pub occupation_prefix: String,
+    /// JSIC codes or prefixes (a division letter selects the division).
+    pub industries: Vec<String>,
+    pub employment_types: Vec<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+impl Filter {
+    pub fn from_proto(r: &pb::ExportSnapshotRequest) -> Self {
+        let clean = |v: &[String]| -> Vec<String> {
+            v.iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        Filter {
+            prefectures: clean(&r.prefecture_codes),
+            occupation_prefix: r.occupation_prefix.trim().to_owned(),
+            industries: clean(&r.industry_codes),
+            employment_types: clean(&r.employment_types),
+            updated_since: r
+                .updated_since
+                .as_ref()
+                .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)),
+        }
+    }
+
+    /// A stable description, for the ETag and the access log.
+    pub fn describe(&self) -> String {
+        format!(
+            "prefecture={};occupation={};industry={};employment_type={};updated_since={}",
+            self.prefectures.join(","),
+            self.occupation_prefix,
+            self.industries.join(","),
+            self.employment_types.join(","),
+            self.updated_since
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// Why an export stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("stored content is not valid: {0}")]
+    Content(#[from] serde_json::Error),
+    /// The receiver went away (the client disconnected).
+    #[error("the client went away")]
+    Gone,
+}
+
+/// How many records went out, and the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exported {
+    pub records: i64,
+    pub cursor: i64,
+}
+
+struct Sink<'a> {
+    tx: &'a mpsc::Sender<Result<pb::SnapshotChunk, tonic::Status>>,
+    format: pb::SnapshotFormat,
+    text: String,
+    bytes: Vec<u8>,
+    postings: Vec<pb::Posting>,
+}
+
+impl Sink<'_> {
+    fn full(&self) -> bool {
+        self.text.len() >= CHUNK_BYTES
+            || self.bytes.len() >= CHUNK_BYTES
+            || self.postings.len() >= CHUNK_POSTINGS
+    }
+
+    fn take(&mut self) -> pb::SnapshotChunk {
+        let data = match self.format {
+            pb::SnapshotFormat::CsvShiftJis => {
+                record::to_shift_jis(&std::mem::take(&mut self.text))
+            }
+            pb::SnapshotFormat::Csv => std::mem::take(&mut self.text).into_bytes(),
+            _ => std::mem::take(&mut self.bytes),
+        };
+        pb::SnapshotChunk {
+            postings: std::mem::take(&mut self.postings),
+            data,
+            ..Default::default()
+        }
+    }
+
+    async fn send(&self, chunk: pb::SnapshotChunk) -> Result<(), ExportError> {
+        self.tx.send(Ok(chunk)).await.map_err(|_| ExportError::Gone)
+    }
+
+    async fn flush(&mut self) -> Result<(), ExportError> {
+        let chunk = self.take();
+        if chunk.postings.is_empty() && chunk.data.is_empty() {
+            return Ok(());
+        }
+        self.send(chunk).await
+    }
+}
+
+/// Export into `tx`. The first chunk carries the cursor (for an ETag before any row), the last one
+/// the cursor again, the record count and `last`.
+pub async fn export(
+    db: &hwx_platform::db::Database,
+    filter: &Filter,
+    format: pb::SnapshotFormat,
+    organisation: Uuid,
+    tx: &mpsc::Sender<Result<pb::SnapshotChunk, tonic::Status>>,
+) -> Result<Exported, ExportError> {
+    let mut conn = db.pool().acquire().await?;
+    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *conn)
+        .await?;
+    let result = export_in(&mut conn, filter, format, organisation, tx).await;
+    // Read-only: ending it either way is the same.
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    result
+}
+
+async fn export_in(
+    conn: &mut sqlx::PgConnection,
+    filter: &Filter,
+    format: pb::SnapshotFormat,
+    organisation: Uuid,
+    tx: &mpsc::Sender<Result<pb::SnapshotChunk, tonic::Status>>,
+) -> Result<Exported, ExportError> {
+    // The first query fixes the snapshot: the head and the rows are of the same moment.
+    let cursor = store::head(conn).await?;
+    let mut sink = Sink {
+        tx,
+        format,
+        text: String::new(),
+        bytes: Vec::new(),
+        postings: Vec::new(),
+    };
+    if matches!(
+        format,
+        pb::SnapshotFormat::Csv | pb::SnapshotFormat::CsvShiftJis
+    ) {
+        sink.text.push_str(&record::csv_header());
+    }
+    let mut first = sink.take();
+    first.cursor = cursor.to_string();
+    sink.send(first).await?;
+
+    let industries: Vec<String> = filter
+        .industries
+        .iter()
+        .map(|i| format!("{}%", i.replace(['%', '_'], "")))
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DECLARE snapshot NO SCROLL CURSOR FOR
+         SELECT {SERVED_COLUMNS} FROM postings p
+           LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number
+          WHERE NOT p.withdrawn
+            AND (cardinality($2::text[]) = 0 OR p.prefecture_code = ANY($2))
+            AND ($3 = '' OR starts_with(p.occupation_code, $3))
+            AND (cardinality($4::text[]) = 0 OR p.industry_code LIKE ANY($4))
+            AND (cardinality($5::text[]) = 0 OR p.employment_type = ANY($5))
+            AND ($6::timestamptz IS NULL OR p.updated_at >= $6)"
+    )))
+    .bind(organisation)
+    .bind(&filter.prefectures)
+    .bind(&filter.occupation_prefix)
+    .bind(&industries)
+    .bind(&filter.employment_types)
+    .bind(filter.updated_since)
+    .execute(&mut *conn)
+    .await?;
+    let mut records = 0i64;
+    loop {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("FETCH {PAGE} FROM snapshot")))
+            .fetch_all(&mut *conn)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let row = feed_row(r)?;
+            match format {
+                pb::SnapshotFormat::Csv | pb::SnapshotFormat::CsvShiftJis => {
+                    record::write_csv_row(&row.served, &mut sink.text)?
+                }
+                pb::SnapshotFormat::Ndjson => {
+                    row.served.write_json(&mut sink.bytes)?;
+                    sink.bytes.push(b'\n');
+                }
+                pb::SnapshotFormat::Unspecified => sink.postings.push(row.served.to_proto()?),
+            }
+            records += 1;
+            if sink.full() {
+                sink.flush().await?;
+            }
+        }
+    }
+    if format == pb::SnapshotFormat::Ndjson {
+        sink.bytes.extend_from_slice(
+            format!("{{\"cursor\":\"{cursor}\",\"records\":{records}}}\n").as_bytes(),
+        );
+    }
+    let mut last = sink.take();
+    last.cursor = cursor.to_string();
+    last.records = records;
+    last.last = true;
+    sink.send(last).await?;
+    Ok(Exported { records, cursor })
+}

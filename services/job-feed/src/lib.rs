@@ -1,0 +1,122 @@
+//! The job feed: Hello Work's postings in (role upstream), and out to organisations with an active
+//! S-JOB enrolment as a gap-free change feed, a live stream and consistent snapshots, every version
+//! hashed and signed (RULES §6, J1–J9).
+
+pub mod access;
+mod api;
+pub mod bulk;
+pub mod codes;
+pub mod export;
+pub mod generate;
+pub mod record;
+pub mod signing;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hwx_platform::clock::SharedClock;
+use hwx_platform::db::{Database, Migration};
+use hwx_platform::events::{ConsumerSpec, Events, Relay};
+use hwx_platform::grpc::{self, Running};
+use hwx_proto::jobfeed::v1::job_feed_service_server::JobFeedServiceServer;
+use tokio::sync::{broadcast, watch};
+
+pub use api::JobFeed;
+
+/// The schema this service owns.
+pub const SCHEMA: &str = "job_feed";
+
+/// Migrations, in order: the platform's outbox/inbox, then this service's tables.
+pub const MIGRATIONS: &[Migration] = &[
+    hwx_platform::events::MIGRATION,
+    Migration {
+        version: 100,
+        name: "job_feed",
+        sql: include_str!("../migrations/0100_job_feed.sql"),
+    },
+];
+
+/// The durable consumer of registration's events.
+pub const CONSUMER: &str = "job-feed-enrolments";
+
+/// How the service is set up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    /// `http://host:port` of registration, which authenticates callers.
+    pub registration_url: String,
+    /// 64 hex digits, or empty to use the key kept in the schema.
+    pub signing_key: String,
+}
+
+/// A running job feed.
+#[derive(Debug)]
+pub struct Service {
+    pub grpc: Running,
+    pub relay: tokio::task::JoinHandle<()>,
+    pub consumer: tokio::task::JoinHandle<()>,
+    pub key_id: String,
+}
+
+/// Serve until `shutdown`: gRPC, the outbox relay, the enrolment consumer and the NOTIFY listener.
+pub async fn serve(
+    db: Database,
+    events: Events,
+    clock: SharedClock,
+    settings: Settings,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Service, String> {
+    let signer = signing::Signer::load(&db, &settings.signing_key).await?;
+    let (feed_tx, feed_rx) = watch::channel(0u64);
+    let (changed, _) = broadcast::channel(1024);
+    tokio::spawn(access::listen(
+        db.clone(),
+        feed_tx,
+        changed.clone(),
+        shutdown.clone(),
+    ));
+    let access = access::Access::new(
+        db.clone(),
+        clock.clone(),
+        &settings.registration_url,
+        feed_rx,
+        changed,
+    )?;
+    let relay = tokio::spawn(
+        Relay::new(db.clone(), events.clone()).run(shutdown.clone(), Duration::from_millis(500)),
+    );
+    let consumer = tokio::spawn(hwx_platform::events::run_consumer(
+        db.clone(),
+        events,
+        ConsumerSpec {
+            name: CONSUMER.into(),
+            filter: "hwx.registration.>".into(),
+            max_deliveries: 10,
+        },
+        access::EnrolmentEvents,
+        shutdown.clone(),
+    ));
+    let key_id = signer.key_id().to_owned();
+    let feed = JobFeed {
+        store: store::Store { db, signer },
+        access,
+        clock,
+        shutdown: shutdown.clone(),
+    };
+    // Snapshot chunks and ingest streams are larger than tonic's 4 MiB default allows for one
+    // message only in pathological cases; keep a margin.
+    let service = JobFeedServiceServer::new(feed)
+        .max_decoding_message_size(16 * 1024 * 1024)
+        .max_encoding_message_size(16 * 1024 * 1024);
+    let grpc = grpc::serve(service, settings.addr, shutdown)
+        .await
+        .map_err(|e| format!("job feed: cannot listen on {}: {e}", settings.addr))?;
+    tracing::info!(addr = %grpc.addr, key_id, "job feed serving");
+    Ok(Service {
+        grpc,
+        relay,
+        consumer,
+        key_id,
+    })
+}

@@ -1,0 +1,930 @@
+//! A posting's canonical form (J5), its checks at ingest (J7 and the code tables), and the file
+//! formats it is served in: NDJSON, CSV (UTF-8 or Shift_JIS). `hwx feed verify` reads the same
+//! formats back.
+
+use hwx_proto::common::v1::Date;
+use hwx_proto::jobfeed::v1 as pb;
+use hwx_rules::RuleId;
+use hwx_rules::posting::{J7Item, PostingTerms, missing_items};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::codes;
+
+/// The content of one posting version exactly as Hello Work sent it. Its JSON serialisation, with
+/// the fields in this order and no whitespace, is the canonical form the hash is taken over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostingRecord {
+    pub posting_number: String,
+    pub employer_name: String,
+    pub establishment_number: String,
+    pub title: String,
+    pub work_content: String,
+    pub work_content_change_scope: String,
+    pub occupation_code: String,
+    pub industry_code: String,
+    pub prefecture_code: String,
+    pub workplace: String,
+    pub workplace_change_scope: String,
+    pub employment_type: String,
+    pub contract_period: String,
+    pub fixed_term: bool,
+    /// Stated for fixed-term contracts only.
+    pub renewable: Option<bool>,
+    pub renewal_cap: String,
+    pub trial_period: String,
+    pub hours_start: String,
+    pub hours_end: String,
+    pub overtime: String,
+    pub breaks: String,
+    pub days_off: String,
+    pub wage_type: String,
+    pub wage_min_yen: i64,
+    pub wage_max_yen: i64,
+    pub fixed_overtime_pay: bool,
+    pub fixed_overtime_details: String,
+    pub health_insurance: bool,
+    pub pension_insurance: bool,
+    pub workers_accident_insurance: bool,
+    pub employment_insurance: bool,
+    pub dispatch: bool,
+    pub passive_smoking_measures: String,
+    /// `YYYY-MM-DD`.
+    pub received_on: String,
+    pub valid_until: String,
+    pub receiving_office: String,
+}
+
+impl PostingRecord {
+    /// The canonical bytes (J5).
+    pub fn canonical(&self) -> String {
+        // A struct of strings, numbers and booleans always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// SHA-256 of the canonical form, lowercase hex.
+    pub fn hash(&self) -> String {
+        hash_hex(self.canonical().as_bytes())
+    }
+
+    /// The record of a served posting message (the inverse of [`Self::to_proto`]).
+    pub fn from_stored(p: &pb::PostingContent) -> Self {
+        let w = p.wage.clone().unwrap_or_default();
+        PostingRecord {
+            posting_number: p.posting_number.clone(),
+            employer_name: p.employer_name.clone(),
+            establishment_number: p.establishment_number.clone(),
+            title: p.title.clone(),
+            work_content: p.work_content.clone(),
+            work_content_change_scope: p.work_content_change_scope.clone(),
+            occupation_code: p.occupation_code.clone(),
+            industry_code: p.industry_code.clone(),
+            prefecture_code: p.prefecture_code.clone(),
+            workplace: p.workplace.clone(),
+            workplace_change_scope: p.workplace_change_scope.clone(),
+            employment_type: p.employment_type.clone(),
+            contract_period: p.contract_period.clone(),
+            fixed_term: p.fixed_term.unwrap_or_default(),
+            renewable: p.renewable,
+            renewal_cap: p.renewal_cap.clone(),
+            trial_period: p.trial_period.clone(),
+            hours_start: p.hours_start.clone(),
+            hours_end: p.hours_end.clone(),
+            overtime: p.overtime.clone(),
+            breaks: p.breaks.clone(),
+            days_off: p.days_off.clone(),
+            wage_type: w.r#type,
+            wage_min_yen: w.min_yen,
+            wage_max_yen: w.max_yen,
+            fixed_overtime_pay: w.fixed_overtime_pay.unwrap_or_default(),
+            fixed_overtime_details: w.fixed_overtime_details,
+            health_insurance: p.health_insurance.unwrap_or_default(),
+            pension_insurance: p.pension_insurance.unwrap_or_default(),
+            workers_accident_insurance: p.workers_accident_insurance.unwrap_or_default(),
+            employment_insurance: p.employment_insurance.unwrap_or_default(),
+            dispatch: p.dispatch.unwrap_or_default(),
+            passive_smoking_measures: p.passive_smoking_measures.clone(),
+            received_on: date_text(&p.received_on).unwrap_or_default(),
+            valid_until: date_text(&p.valid_until).unwrap_or_default(),
+            receiving_office: p.receiving_office.clone(),
+        }
+    }
+
+    pub fn to_proto(&self) -> pb::PostingContent {
+        pb::PostingContent {
+            posting_number: self.posting_number.clone(),
+            employer_name: self.employer_name.clone(),
+            establishment_number: self.establishment_number.clone(),
+            title: self.title.clone(),
+            work_content: self.work_content.clone(),
+            work_content_change_scope: self.work_content_change_scope.clone(),
+            occupation_code: self.occupation_code.clone(),
+            industry_code: self.industry_code.clone(),
+            prefecture_code: self.prefecture_code.clone(),
+            workplace: self.workplace.clone(),
+            workplace_change_scope: self.workplace_change_scope.clone(),
+            employment_type: self.employment_type.clone(),
+            contract_period: self.contract_period.clone(),
+            fixed_term: Some(self.fixed_term),
+            renewable: self.renewable,
+            renewal_cap: self.renewal_cap.clone(),
+            trial_period: self.trial_period.clone(),
+            hours_start: self.hours_start.clone(),
+            hours_end: self.hours_end.clone(),
+            overtime: self.overtime.clone(),
+            breaks: self.breaks.clone(),
+            days_off: self.days_off.clone(),
+            wage: Some(pb::Wage {
+                r#type: self.wage_type.clone(),
+                min_yen: self.wage_min_yen,
+                max_yen: self.wage_max_yen,
+                fixed_overtime_pay: Some(self.fixed_overtime_pay),
+                fixed_overtime_details: self.fixed_overtime_details.clone(),
+            }),
+            health_insurance: Some(self.health_insurance),
+            pension_insurance: Some(self.pension_insurance),
+            workers_accident_insurance: Some(self.workers_accident_insurance),
+            employment_insurance: Some(self.employment_insurance),
+            dispatch: Some(self.dispatch),
+            passive_smoking_measures: self.passive_smoking_measures.clone(),
+            received_on: parse_date(&self.received_on),
+            valid_until: parse_date(&self.valid_until),
+            receiving_office: self.receiving_office.clone(),
+            employer_consents: true,
+            closed: false,
+        }
+    }
+}
+
+pub fn hash_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The message an Ed25519 signature is made over: the hash binds the content, the number and the
+/// version bind it to its place in the feed.
+pub fn signed_message(posting_number: &str, version: i64, content_hash: &str) -> String {
+    format!("hwx-posting-v1\n{posting_number}\n{version}\n{content_hash}")
+}
+
+/// A real calendar date as `YYYY-MM-DD`, or none.
+fn date_string(d: &Option<Date>) -> Option<String> {
+    let d = d.as_ref()?;
+    chrono::NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32)?;
+    Some(format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+}
+
+fn parse_date(s: &str) -> Option<Date> {
+    use chrono::Datelike;
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some(Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    })
+}
+
+/// What an ingested record asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intake {
+    /// Store this version.
+    Live(Box<PostingRecord>),
+    /// The posting is closed or the employer withdrew consent: a tombstone (J6).
+    Close {
+        posting_number: String,
+        reason: String,
+    },
+}
+
+/// Why a record was refused. Nothing of it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub posting_number: String,
+    pub rule: Option<RuleId>,
+    pub missing: Vec<J7Item>,
+    pub message: String,
+}
+
+fn pattern(s: &str, groups: &[usize]) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == groups.len()
+        && parts
+            .iter()
+            .zip(groups)
+            .all(|(p, n)| p.len() == *n && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// 求人番号: 5-digit receiving office, hyphen, 8-digit serial.
+pub fn valid_posting_number(s: &str) -> bool {
+    pattern(s, &[5, 8])
+}
+
+fn opt_text(s: &str) -> Option<String> {
+    Some(s.to_owned()).filter(|s| !s.trim().is_empty())
+}
+
+/// Check a posting as sent: J7 first (every missing item named), then the codes and formats.
+pub fn intake(p: &pb::PostingContent) -> Result<Intake, Refusal> {
+    let number = p.posting_number.trim().to_owned();
+    let refuse = |rule: Option<RuleId>, missing: Vec<J7Item>, message: String| Refusal {
+        posting_number: number.clone(),
+        rule,
+        missing,
+        message,
+    };
+    if !valid_posting_number(&number) {
+        return Err(refuse(
+            None,
+            vec![],
+            format!(
+                "posting_number: {:?} is not a 求人番号 (NNNNN-NNNNNNNN)",
+                p.posting_number
+            ),
+        ));
+    }
+    if p.closed || !p.employer_consents {
+        let reason = if p.closed {
+            "closed by Hello Work"
+        } else {
+            "the employer withdrew consent to provision"
+        };
+        return Ok(Intake::Close {
+            posting_number: number,
+            reason: reason.into(),
+        });
+    }
+    let wage = p.wage.clone().unwrap_or_default();
+    let wages = (!wage.r#type.trim().is_empty() && wage.min_yen > 0).then(|| {
+        format!(
+            "{} {}〜{}円",
+            wage.r#type,
+            wage.min_yen,
+            wage.max_yen.max(wage.min_yen)
+        )
+    });
+    let terms = PostingTerms {
+        work_content: opt_text(&p.work_content),
+        work_content_change_scope: opt_text(&p.work_content_change_scope),
+        contract_period: opt_text(&p.contract_period),
+        fixed_term: p.fixed_term,
+        renewable: p.renewable,
+        renewal_cap: opt_text(&p.renewal_cap),
+        trial_period: opt_text(&p.trial_period),
+        workplace: opt_text(&p.workplace),
+        workplace_change_scope: opt_text(&p.workplace_change_scope),
+        hours_start: opt_text(&p.hours_start),
+        hours_end: opt_text(&p.hours_end),
+        overtime: opt_text(&p.overtime),
+        breaks: opt_text(&p.breaks),
+        days_off: opt_text(&p.days_off),
+        wages,
+        fixed_overtime_pay: wage.fixed_overtime_pay,
+        fixed_overtime_details: opt_text(&wage.fixed_overtime_details),
+        health_insurance: p.health_insurance,
+        pension_insurance: p.pension_insurance,
+        workers_accident_insurance: p.workers_accident_insurance,
+        employment_insurance: p.employment_insurance,
+        employer_name: opt_text(&p.employer_name),
+        dispatch: p.dispatch,
+        passive_smoking_measures: opt_text(&p.passive_smoking_measures),
+    };
+    let missing = missing_items(&terms);
+    if !missing.is_empty() {
+        let names: Vec<String> = missing
+            .iter()
+            .map(|i| format!("{} ({})", i.field(), i.label()))
+            .collect();
+        return Err(refuse(
+            Some(RuleId::J7),
+            missing,
+            format!(
+                "J7: items that may never be omitted are missing: {}",
+                names.join(", ")
+            ),
+        ));
+    }
+    let mut problems = Vec::new();
+    if !pattern(&p.establishment_number, &[4, 6, 1]) {
+        problems.push(format!(
+            "establishment_number {:?} is not NNNN-NNNNNN-N",
+            p.establishment_number
+        ));
+    }
+    if p.title.trim().is_empty() {
+        problems.push("title is empty".into());
+    }
+    if !codes::valid_occupation(&p.occupation_code) {
+        problems.push(format!(
+            "occupation_code {:?} is not an MHLW 2022 code (major group 01–15 first)",
+            p.occupation_code
+        ));
+    }
+    if !codes::valid_industry(&p.industry_code) {
+        problems.push(format!(
+            "industry_code {:?} is not a JSIC code (division A–T, then up to 4 digits)",
+            p.industry_code
+        ));
+    }
+    if codes::prefecture(&p.prefecture_code).is_none() {
+        problems.push(format!(
+            "prefecture_code {:?} is not a JIS X 0401 code 01–47",
+            p.prefecture_code
+        ));
+    }
+    if !codes::EMPLOYMENT_TYPES.contains(&p.employment_type.as_str()) {
+        problems.push(format!(
+            "employment_type {:?} is not one of {}",
+            p.employment_type,
+            codes::EMPLOYMENT_TYPES.join(", ")
+        ));
+    }
+    if !codes::WAGE_TYPES.contains(&wage.r#type.as_str()) {
+        problems.push(format!(
+            "wage.type {:?} is not one of {}",
+            wage.r#type,
+            codes::WAGE_TYPES.join(", ")
+        ));
+    }
+    if wage.max_yen != 0 && wage.max_yen < wage.min_yen {
+        problems.push("wage.max_yen is below wage.min_yen".into());
+    }
+    let received = date_string(&p.received_on);
+    let valid_until = date_string(&p.valid_until);
+    match (&received, &valid_until) {
+        (Some(r), Some(v)) if v < r => problems.push("valid_until is before received_on".into()),
+        (Some(_), Some(_)) => {}
+        _ => problems.push("received_on and valid_until must be real dates".into()),
+    }
+    if p.receiving_office.trim().is_empty() {
+        problems.push("receiving_office is empty".into());
+    }
+    if !problems.is_empty() {
+        return Err(refuse(None, vec![], problems.join("; ")));
+    }
+    let fixed_term = p.fixed_term.unwrap_or_default();
+    Ok(Intake::Live(Box::new(PostingRecord {
+        posting_number: number,
+        employer_name: p.employer_name.clone(),
+        establishment_number: p.establishment_number.clone(),
+        title: p.title.clone(),
+        work_content: p.work_content.clone(),
+        work_content_change_scope: p.work_content_change_scope.clone(),
+        occupation_code: p.occupation_code.clone(),
+        industry_code: p.industry_code.clone(),
+        prefecture_code: p.prefecture_code.clone(),
+        workplace: p.workplace.clone(),
+        workplace_change_scope: p.workplace_change_scope.clone(),
+        employment_type: p.employment_type.clone(),
+        contract_period: p.contract_period.clone(),
+        fixed_term,
+        renewable: if fixed_term { p.renewable } else { None },
+        renewal_cap: p.renewal_cap.clone(),
+        trial_period: p.trial_period.clone(),
+        hours_start: p.hours_start.clone(),
+        hours_end: p.hours_end.clone(),
+        overtime: p.overtime.clone(),
+        breaks: p.breaks.clone(),
+        days_off: p.days_off.clone(),
+        wage_type: wage.r#type.clone(),
+        wage_min_yen: wage.min_yen,
+        wage_max_yen: wage.max_yen.max(wage.min_yen),
+        fixed_overtime_pay: wage.fixed_overtime_pay.unwrap_or_default(),
+        fixed_overtime_details: wage.fixed_overtime_details.clone(),
+        health_insurance: p.health_insurance.unwrap_or_default(),
+        pension_insurance: p.pension_insurance.unwrap_or_default(),
+        workers_accident_insurance: p.workers_accident_insurance.unwrap_or_default(),
+        employment_insurance: p.employment_insurance.unwrap_or_default(),
+        dispatch: p.dispatch.unwrap_or_default(),
+        passive_smoking_measures: p.passive_smoking_measures.clone(),
+        received_on: received.unwrap_or_default(),
+        valid_until: valid_until.unwrap_or_default(),
+        receiving_office: p.receiving_office.clone(),
+    })))
+}
+
+/// A posting version as served, with everything an organisation needs beside the content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub version: i64,
+    /// The stored canonical JSON.
+    pub content: String,
+    pub content_hash: String,
+    pub signature: Vec<u8>,
+    pub key_id: String,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// J8: the calling organisation's own addition.
+    pub addition: Option<String>,
+}
+
+/// One served record as read back from a file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ServedJson {
+    pub version: i64,
+    pub content: PostingRecord,
+    pub content_hash: String,
+    pub signature: String,
+    pub key_id: String,
+    pub attribution: String,
+    pub organisation_addition: Option<AdditionJson>,
+    pub updated_at: String,
+}
+
+/// J8 as served: always labelled.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AdditionJson {
+    pub label: String,
+    pub text: String,
+}
+
+impl Served {
+    pub fn record(&self) -> Result<PostingRecord, serde_json::Error> {
+        serde_json::from_str(&self.content)
+    }
+
+    /// The posting message of the gRPC API.
+    pub fn to_proto(&self) -> Result<pb::Posting, serde_json::Error> {
+        let r = self.record()?;
+        let (label, addition) = addition_parts(&self.addition);
+        Ok(pb::Posting {
+            attribution: hwx_rules::access::attribution(&r.receiving_office),
+            content: Some(r.to_proto()),
+            version: self.version,
+            content_hash: self.content_hash.clone(),
+            signature: self.signature.clone(),
+            organisation_addition: addition,
+            updated_at: Some(prost_types::Timestamp {
+                seconds: self.updated_at.timestamp(),
+                nanos: self.updated_at.timestamp_subsec_nanos() as i32,
+            }),
+            key_id: self.key_id.clone(),
+            organisation_addition_label: label,
+        })
+    }
+
+    /// One JSON object (no newline). The content is the stored canonical text, verbatim.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        let r = self.record()?;
+        let attribution = hwx_rules::access::attribution(&r.receiving_office);
+        out.extend_from_slice(b"{\"version\":");
+        out.extend_from_slice(self.version.to_string().as_bytes());
+        out.extend_from_slice(b",\"content\":");
+        out.extend_from_slice(self.content.as_bytes());
+        out.extend_from_slice(b",\"content_hash\":\"");
+        out.extend_from_slice(self.content_hash.as_bytes());
+        out.extend_from_slice(b"\",\"signature\":\"");
+        out.extend_from_slice(hex::encode(&self.signature).as_bytes());
+        out.extend_from_slice(b"\",\"key_id\":");
+        serde_json::to_writer(&mut *out, &self.key_id)?;
+        out.extend_from_slice(b",\"attribution\":");
+        serde_json::to_writer(&mut *out, &attribution)?;
+        out.extend_from_slice(b",\"organisation_addition\":");
+        let addition = self.addition.as_ref().map(|text| AdditionJson {
+            label: addition_label(),
+            text: text.clone(),
+        });
+        serde_json::to_writer(&mut *out, &addition)?;
+        out.extend_from_slice(b",\"updated_at\":\"");
+        out.extend_from_slice(
+            self.updated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .as_bytes(),
+        );
+        out.extend_from_slice(b"\"}");
+        Ok(())
+    }
+}
+
+/// J8's label, from the rules.
+pub fn addition_label() -> String {
+    hwx_rules::access::organisation_addition(true)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn addition_parts(a: &Option<String>) -> (String, String) {
+    match a {
+        Some(t) => (addition_label(), t.clone()),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// The CSV columns: the feed's own, then every content field (all J7 items) in canonical order,
+/// then attribution (J4) and the labelled J8 addition.
+pub const CSV_HEAD: &[&str] = &[
+    "version",
+    "updated_at",
+    "content_hash",
+    "signature",
+    "key_id",
+];
+pub const CSV_CONTENT: &[&str] = &[
+    "posting_number",
+    "employer_name",
+    "establishment_number",
+    "title",
+    "work_content",
+    "work_content_change_scope",
+    "occupation_code",
+    "industry_code",
+    "prefecture_code",
+    "workplace",
+    "workplace_change_scope",
+    "employment_type",
+    "contract_period",
+    "fixed_term",
+    "renewable",
+    "renewal_cap",
+    "trial_period",
+    "hours_start",
+    "hours_end",
+    "overtime",
+    "breaks",
+    "days_off",
+    "wage_type",
+    "wage_min_yen",
+    "wage_max_yen",
+    "fixed_overtime_pay",
+    "fixed_overtime_details",
+    "health_insurance",
+    "pension_insurance",
+    "workers_accident_insurance",
+    "employment_insurance",
+    "dispatch",
+    "passive_smoking_measures",
+    "received_on",
+    "valid_until",
+    "receiving_office",
+];
+pub const CSV_TAIL: &[&str] = &[
+    "attribution",
+    "organisation_addition_label",
+    "organisation_addition",
+];
+
+/// The header row, CRLF-terminated (RFC 4180).
+pub fn csv_header() -> String {
+    let mut s = CSV_HEAD
+        .iter()
+        .chain(CSV_CONTENT)
+        .chain(CSV_TAIL)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",");
+    s.push_str("\r\n");
+    s
+}
+
+fn csv_field(out: &mut String, v: &str) {
+    if v.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&v.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(v);
+    }
+}
+
+fn bool_str(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+/// Append one CSV row.
+pub fn write_csv_row(served: &Served, out: &mut String) -> Result<(), serde_json::Error> {
+    let r = served.record()?;
+    let renewable = r.renewable.map(bool_str).unwrap_or_default();
+    let (label, addition) = addition_parts(&served.addition);
+    let attribution = hwx_rules::access::attribution(&r.receiving_office);
+    let version = served.version.to_string();
+    let updated = served
+        .updated_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let signature = hex::encode(&served.signature);
+    let min = r.wage_min_yen.to_string();
+    let max = r.wage_max_yen.to_string();
+    let fields: [&str; 44] = [
+        &version,
+        &updated,
+        &served.content_hash,
+        &signature,
+        &served.key_id,
+        &r.posting_number,
+        &r.employer_name,
+        &r.establishment_number,
+        &r.title,
+        &r.work_content,
+        &r.work_content_change_scope,
+        &r.occupation_code,
+        &r.industry_code,
+        &r.prefecture_code,
+        &r.workplace,
+        &r.workplace_change_scope,
+        &r.employment_type,
+        &r.contract_period,
+        bool_str(r.fixed_term),
+        renewable,
+        &r.renewal_cap,
+        &r.trial_period,
+        &r.hours_start,
+        &r.hours_end,
+        &r.overtime,
+        &r.breaks,
+        &r.days_off,
+        &r.wage_type,
+        &min,
+        &max,
+        bool_str(r.fixed_overtime_pay),
+        &r.fixed_overtime_details,
+        bool_str(r.health_insurance),
+        bool_str(r.pension_insurance),
+        bool_str(r.workers_accident_insurance),
+        bool_str(r.employment_insurance),
+        bool_str(r.dispatch),
+        &r.passive_smoking_measures,
+        &r.received_on,
+        &r.valid_until,
+        &r.receiving_office,
+        &attribution,
+        &label,
+        &addition,
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        csv_field(out, f);
+    }
+    out.push_str("\r\n");
+    Ok(())
+}
+
+/// Parse CSV text into rows (RFC 4180: quoted fields may hold commas, quotes and newlines).
+pub fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut line = 1;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                _ => {
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    field.push(c)
+                }
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => quoted = true,
+            ',' => row.push(std::mem::take(&mut field)),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                line += 1;
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            _ => field.push(c),
+        }
+    }
+    if quoted {
+        return Err(format!("line {line}: a quoted field never ends"));
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Rebuild the served record of one CSV row (the inverse of [`write_csv_row`]).
+pub fn served_from_csv(header: &[String], row: &[String]) -> Result<ServedJson, String> {
+    let get = |name: &str| -> Result<&str, String> {
+        let i = header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("no column {name:?}"))?;
+        row.get(i)
+            .map(String::as_str)
+            .ok_or_else(|| format!("the row has no {name:?} field"))
+    };
+    let mut content = serde_json::Map::new();
+    for name in CSV_CONTENT {
+        let v = get(name)?;
+        let value = match *name {
+            "wage_min_yen" | "wage_max_yen" => serde_json::Value::from(
+                v.parse::<i64>()
+                    .map_err(|_| format!("{name}: {v:?} is not a number"))?,
+            ),
+            "renewable" if v.is_empty() => serde_json::Value::Null,
+            "fixed_term"
+            | "renewable"
+            | "fixed_overtime_pay"
+            | "health_insurance"
+            | "pension_insurance"
+            | "workers_accident_insurance"
+            | "employment_insurance"
+            | "dispatch" => match v {
+                "true" => true.into(),
+                "false" => false.into(),
+                _ => return Err(format!("{name}: {v:?} is not true or false")),
+            },
+            _ => v.into(),
+        };
+        content.insert((*name).to_owned(), value);
+    }
+    let content: PostingRecord = serde_json::from_value(serde_json::Value::Object(content))
+        .map_err(|e| format!("content: {e}"))?;
+    let addition = get("organisation_addition")?;
+    Ok(ServedJson {
+        version: get("version")?
+            .parse()
+            .map_err(|_| "version is not a number".to_owned())?,
+        content,
+        content_hash: get("content_hash")?.to_owned(),
+        signature: get("signature")?.to_owned(),
+        key_id: get("key_id")?.to_owned(),
+        attribution: get("attribution")?.to_owned(),
+        organisation_addition: (!addition.is_empty()).then(|| AdditionJson {
+            label: get("organisation_addition_label")
+                .unwrap_or_default()
+                .to_owned(),
+            text: addition.to_owned(),
+        }),
+        updated_at: get("updated_at")?.to_owned(),
+    })
+}
+
+/// Encode UTF-8 CSV text as Shift_JIS (Windows-31J, what spreadsheets in Japan open). A character
+/// with no Shift_JIS form becomes an HTML numeric reference, as the encoding standard does.
+pub fn to_shift_jis(text: &str) -> Vec<u8> {
+    encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+}
+
+/// Decode a file that may be Shift_JIS: valid UTF-8 is taken as it is.
+pub fn decode_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.trim_start_matches('\u{feff}').to_owned(),
+        Err(_) => encoding_rs::SHIFT_JIS.decode(bytes).0.into_owned(),
+    }
+}
+
+/// A posting as Hello Work sends it over HTTP, one JSON object per NDJSON line. Dates are
+/// `YYYY-MM-DD`; a yes/no item left out is "not stated" (and refused under J7).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostingJson {
+    pub posting_number: String,
+    pub employer_name: String,
+    pub establishment_number: String,
+    pub title: String,
+    pub work_content: String,
+    pub work_content_change_scope: String,
+    pub occupation_code: String,
+    pub industry_code: String,
+    pub prefecture_code: String,
+    pub workplace: String,
+    pub workplace_change_scope: String,
+    pub employment_type: String,
+    pub contract_period: String,
+    pub fixed_term: Option<bool>,
+    pub renewable: Option<bool>,
+    pub renewal_cap: String,
+    pub trial_period: String,
+    pub hours_start: String,
+    pub hours_end: String,
+    pub overtime: String,
+    pub breaks: String,
+    pub days_off: String,
+    pub wage: Option<WageJson>,
+    pub health_insurance: Option<bool>,
+    pub pension_insurance: Option<bool>,
+    pub workers_accident_insurance: Option<bool>,
+    pub employment_insurance: Option<bool>,
+    pub dispatch: Option<bool>,
+    pub passive_smoking_measures: String,
+    pub received_on: Option<String>,
+    pub valid_until: Option<String>,
+    pub receiving_office: String,
+    pub employer_consents: bool,
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WageJson {
+    #[serde(rename = "type")]
+    pub wage_type: String,
+    pub min_yen: i64,
+    pub max_yen: i64,
+    pub fixed_overtime_pay: Option<bool>,
+    pub fixed_overtime_details: String,
+}
+
+fn date_text(d: &Option<Date>) -> Option<String> {
+    d.as_ref()
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+}
+
+impl From<&pb::PostingContent> for PostingJson {
+    fn from(p: &pb::PostingContent) -> Self {
+        PostingJson {
+            posting_number: p.posting_number.clone(),
+            employer_name: p.employer_name.clone(),
+            establishment_number: p.establishment_number.clone(),
+            title: p.title.clone(),
+            work_content: p.work_content.clone(),
+            work_content_change_scope: p.work_content_change_scope.clone(),
+            occupation_code: p.occupation_code.clone(),
+            industry_code: p.industry_code.clone(),
+            prefecture_code: p.prefecture_code.clone(),
+            workplace: p.workplace.clone(),
+            workplace_change_scope: p.workplace_change_scope.clone(),
+            employment_type: p.employment_type.clone(),
+            contract_period: p.contract_period.clone(),
+            fixed_term: p.fixed_term,
+            renewable: p.renewable,
+            renewal_cap: p.renewal_cap.clone(),
+            trial_period: p.trial_period.clone(),
+            hours_start: p.hours_start.clone(),
+            hours_end: p.hours_end.clone(),
+            overtime: p.overtime.clone(),
+            breaks: p.breaks.clone(),
+            days_off: p.days_off.clone(),
+            wage: p.wage.as_ref().map(|w| WageJson {
+                wage_type: w.r#type.clone(),
+                min_yen: w.min_yen,
+                max_yen: w.max_yen,
+                fixed_overtime_pay: w.fixed_overtime_pay,
+                fixed_overtime_details: w.fixed_overtime_details.clone(),
+            }),
+            health_insurance: p.health_insurance,
+            pension_insurance: p.pension_insurance,
+            workers_accident_insurance: p.workers_accident_insurance,
+            employment_insurance: p.employment_insurance,
+            dispatch: p.dispatch,
+            passive_smoking_measures: p.passive_smoking_measures.clone(),
+            received_on: date_text(&p.received_on),
+            valid_until: date_text(&p.valid_until),
+            receiving_office: p.receiving_office.clone(),
+            employer_consents: p.employer_consents,
+            closed: p.closed,
+        }
+    }
+}
+
+impl PostingJson {
+    /// The gRPC message. A date that is no date is left out (and refused at ingest).
+    pub fn into_proto(self) -> pb::PostingContent {
+        let date = |s: &Option<String>| s.as_deref().and_then(parse_date);
+        pb::PostingContent {
+            received_on: date(&self.received_on),
+            valid_until: date(&self.valid_until),
+            posting_number: self.posting_number,
+            employer_name: self.employer_name,
+            establishment_number: self.establishment_number,
+            title: self.title,
+            work_content: self.work_content,
+            work_content_change_scope: self.work_content_change_scope,
+            occupation_code: self.occupation_code,
+            industry_code: self.industry_code,
+            prefecture_code: self.prefecture_code,
+            workplace: self.workplace,
+            workplace_change_scope: self.workplace_change_scope,
+            employment_type: self.employment_type,
+            contract_period: self.contract_period,
+            fixed_term: self.fixed_term,
+            renewable: self.renewable,
+            renewal_cap: self.renewal_cap,
+            trial_period: self.trial_period,
+            hours_start: self.hours_start,
+            hours_end: self.hours_end,
+            overtime: self.overtime,
+            breaks: self.breaks,
+            days_off: self.days_off,
+            wage: self.wage.map(|w| pb::Wage {
+                r#type: w.wage_type,
+                min_yen: w.min_yen,
+                max_yen: w.max_yen,
+                fixed_overtime_pay: w.fixed_overtime_pay,
+                fixed_overtime_details: w.fixed_overtime_details,
+            }),
+            health_insurance: self.health_insurance,
+            pension_insurance: self.pension_insurance,
+            workers_accident_insurance: self.workers_accident_insurance,
+            employment_insurance: self.employment_insurance,
+            dispatch: self.dispatch,
+            passive_smoking_measures: self.passive_smoking_measures,
+            receiving_office: self.receiving_office,
+            employer_consents: self.employer_consents,
+            closed: self.closed,
+        }
+    }
+}
