@@ -37,20 +37,36 @@ pub async fn request(
     body: Option<&serde_json::Value>,
 ) -> std::io::Result<Response> {
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let mut headers = Vec::new();
+    if body.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a.as_str()));
+    }
+    request_raw(addr, method, path, &headers, payload.as_bytes()).await
+}
+
+/// Send one request with these headers and this body, as bytes.
+pub async fn request_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        payload.len()
+        body.len()
     );
-    if body.is_some() {
-        head.push_str("Content-Type: application/json\r\n");
-    }
-    if let Some(t) = bearer {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     stream.write_all(head.as_bytes()).await?;
-    stream.write_all(payload.as_bytes()).await?;
+    stream.write_all(body).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;
     parse(&raw)

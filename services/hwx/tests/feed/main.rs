@@ -1,0 +1,435 @@
+//! The job feed as its users meet it: Hello Work's system posting NDJSON to the gateway, an
+//! organisation approved over HTTP downloading CSV (UTF-8 and Shift_JIS) and NDJSON snapshots,
+//! checking them offline with `hwx feed verify`, and being cut off when suspended. Real servers in
+//! this process (registration, job feed, gateway), the real binary for `verify`.
+
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed, and says where
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hwx_job_feed::record::PostingJson;
+use hwx_platform::clock::ManualClock;
+use hwx_platform::db::Database;
+use hwx_proto::common::v1 as common;
+use hwx_proto::events::v1 as ev;
+use hwx_rules::maintenance::MaintenancePolicy;
+use hwx_testkit::TestEnv;
+use hwx_testkit::http::{Response, request, request_raw};
+use prost::Message;
+use serde_json::json;
+use tokio::sync::watch;
+
+const PASSWORD: &str = "a long enough password";
+
+struct Stack {
+    env: TestEnv,
+    reg_db: Database,
+    gateway: SocketAddr,
+    stop: watch::Sender<bool>,
+}
+
+impl Stack {
+    async fn start() -> Stack {
+        let env = TestEnv::new().await;
+        let reg_db = env
+            .database("registration", hwx_registration::MIGRATIONS)
+            .await;
+        let feed_db = env.database("job_feed", hwx_job_feed::MIGRATIONS).await;
+        let clock = Arc::new(ManualClock::new(
+            DateTime::parse_from_rfc3339("2026-11-27T10:00:00+09:00")
+                .unwrap()
+                .with_timezone(&Utc),
+        ));
+        let (stop, stopped) = watch::channel(false);
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let reg = hwx_registration::serve(
+            reg_db.clone(),
+            env.events(),
+            clock.clone(),
+            any,
+            stopped.clone(),
+        )
+        .await
+        .unwrap();
+        let feed = hwx_job_feed::serve(
+            feed_db,
+            env.events(),
+            clock.clone(),
+            hwx_job_feed::Settings {
+                addr: any,
+                registration_url: format!("http://{}", reg.grpc.addr),
+                signing_key: String::new(),
+            },
+            stopped.clone(),
+        )
+        .await
+        .unwrap();
+        let gw = hwx_gateway::serve(
+            hwx_gateway::GatewayConfig {
+                registration_url: format!("http://{}", reg.grpc.addr),
+                job_feed_url: format!("http://{}", feed.grpc.addr),
+                maintenance: MaintenancePolicy::none(),
+                requests_per_second: 1000,
+                burst: 1000,
+            },
+            clock,
+            any,
+            stopped,
+        )
+        .await
+        .unwrap();
+        Stack {
+            env,
+            reg_db,
+            gateway: gw.addr,
+            stop,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Response {
+        request(self.gateway, method, path, token, body.as_ref())
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str, token: &str, extra: &[(&str, &str)]) -> Response {
+        let auth = format!("Bearer {token}");
+        let mut headers = vec![("Authorization", auth.as_str())];
+        headers.extend_from_slice(extra);
+        request_raw(self.gateway, "GET", path, &headers, b"")
+            .await
+            .unwrap()
+    }
+
+    async fn login(&self, email: &str) -> String {
+        let r = self
+            .call(
+                "POST",
+                "/v1/sessions",
+                None,
+                Some(json!({"email": email, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn staff(&self, email: &str, role: &str, bureau: Option<&str>) -> String {
+        let hash = hwx_registration::auth::hash_password(PASSWORD.into())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO accounts (id, email, password_hash, role, bureau_code) VALUES (gen_random_uuid(), $1, $2, $3, $4)")
+            .bind(email)
+            .bind(hash)
+            .bind(role)
+            .bind(bureau)
+            .execute(self.reg_db.pool())
+            .await
+            .unwrap();
+        self.login(email).await
+    }
+
+    /// An organisation signed up, applied for S-JOB and approved, all over HTTP; returns once the
+    /// feed serves it.
+    async fn approved(&self, email: &str) -> (String, String) {
+        let r = self
+            .call(
+                "POST",
+                "/v1/accounts",
+                None,
+                Some(json!({"email": email, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let token = self.login(email).await;
+        let person = |n: &str| json!({"name": n, "contact": "03-1234-5678", "full_time": true});
+        let body = json!({
+            "name": "株式会社ハローキャリア", "kind": "K1", "licence_number": "13-ユ-304050",
+            "licence_expiry": "2029-03-31", "address": "東京都千代田区丸の内1-1-1", "prefecture_code": "13",
+            "contact_person": person("山田太郎"), "pi_manager": person("佐藤花子"),
+        });
+        let r = self
+            .call("POST", "/v1/organisations", Some(&token), Some(body))
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let org = r.json()["id"].as_str().unwrap().to_owned();
+        let r = self
+            .call(
+                "POST",
+                "/v1/applications",
+                Some(&token),
+                Some(json!({"organisation_id": org, "service": "job"})),
+            )
+            .await;
+        let app = r.json()["id"].as_str().unwrap().to_owned();
+        let officer = self
+            .staff("officer@tokyo.example.go.jp", "bureau", Some("13"))
+            .await;
+        for (path, body) in [
+            (format!("/v1/applications/{app}/submission"), None),
+            (
+                format!("/v1/applications/{app}/decision"),
+                Some(json!({"approve": true, "note": "確認済み"})),
+            ),
+        ] {
+            let r = self.call("POST", &path, Some(&officer), body).await;
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        }
+        for _ in 0..400 {
+            if self.get("/v1/feed/changes?limit=1", &token, &[]).await.status == 200 {
+                return (token, org);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the approval never reached the feed");
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.env.cleanup().await;
+    }
+}
+
+fn ndjson(lines: &[String]) -> Vec<u8> {
+    let mut b = lines.join("\n").into_bytes();
+    b.push(b'\n');
+    b
+}
+
+fn posting_line(i: u64) -> String {
+    serde_json::to_string(&PostingJson::from(&hwx_job_feed::generate::posting(0, i, 0))).unwrap()
+}
+
+fn verify(file: &std::path::Path, key: &std::path::Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hwx"))
+        .args(["feed", "verify"])
+        .arg(file)
+        .arg("--key")
+        .arg(key)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
+    let s = Stack::start().await;
+    let upstream = s
+        .staff("upstream@hellowork.example", "upstream", None)
+        .await;
+    let (org, _) = s.approved("reader@hello-career.example.jp").await;
+
+    // Ingest: 30 good lines, one missing J7 items, one that is no JSON posting.
+    let mut lines: Vec<String> = (0..30).map(posting_line).collect();
+    let mut missing: serde_json::Value = serde_json::from_str(&posting_line(30)).unwrap();
+    missing["passive_smoking_measures"] = json!("");
+    missing.as_object_mut().unwrap().remove("dispatch");
+    lines.push(missing.to_string());
+    lines.push("{\"posting_number\": 12}".into());
+    let auth = format!("Bearer {upstream}");
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/x-ndjson"),
+        ],
+        &ndjson(&lines),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let sum = r.json();
+    assert_eq!((sum["stored"].as_i64(), sum["refused"].as_i64()), (Some(30), Some(2)));
+    let results = sum["results"].as_array().unwrap();
+    assert_eq!(results[0]["line"], 31);
+    assert_eq!(results[0]["rule"], "J7");
+    assert_eq!(
+        results[0]["missing_items"],
+        json!(["dispatch", "passive_smoking_measures"])
+    );
+    assert_eq!(results[1]["line"], 32);
+    // An organisation cannot ingest.
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings",
+        &[("Authorization", &format!("Bearer {org}"))],
+        &ndjson(&lines[..1]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 403);
+
+    // Snapshots: CSV in UTF-8, CSV in Shift_JIS, NDJSON; the same cursor, an ETag.
+    let csv = s.get("/v1/feed/snapshot", &org, &[]).await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let cursor = csv.header("x-feed-cursor").unwrap().to_owned();
+    let etag = csv.header("etag").unwrap().to_owned();
+    let text = String::from_utf8(csv.body.clone()).unwrap();
+    assert_eq!(text.matches("\r\n").count(), 31, "header and 30 rows");
+    let header = text.lines().next().unwrap();
+    for item in hwx_rules::posting::J7Item::ALL {
+        let column = match item.field() {
+            "wages" => "wage_min_yen",
+            f => f,
+        };
+        assert!(header.split(',').any(|c| c == column), "J7 {column} in CSV");
+    }
+    assert!(text.contains("ハローワーク"), "J4 attribution in every row");
+    let not_modified = s
+        .get("/v1/feed/snapshot", &org, &[("If-None-Match", &etag)])
+        .await;
+    assert_eq!(not_modified.status, 304);
+    let sjis = s
+        .get("/v1/feed/snapshot?encoding=shift_jis", &org, &[])
+        .await;
+    assert_eq!(sjis.header("content-type"), Some("text/csv; charset=Shift_JIS"));
+    assert!(std::str::from_utf8(&sjis.body).is_err(), "really Shift_JIS");
+    let nd = s.get("/v1/feed/snapshot?format=ndjson", &org, &[]).await;
+    let nd_text = String::from_utf8(nd.body.clone()).unwrap();
+    let last: serde_json::Value = serde_json::from_str(nd_text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["cursor"], json!(cursor));
+    assert_eq!(last["records"], 30);
+    // A filter narrows rows, never columns.
+    let tokyo = s
+        .get("/v1/feed/snapshot?prefecture=13&format=ndjson", &org, &[])
+        .await;
+    let tokyo_rows: Vec<serde_json::Value> = String::from_utf8(tokyo.body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v.get("content").is_some())
+        .collect();
+    assert!(!tokyo_rows.is_empty() && tokyo_rows.len() < 30);
+    assert!(
+        tokyo_rows
+            .iter()
+            .all(|v| v["content"]["prefecture_code"] == "13"
+                && v["content"]["passive_smoking_measures"].as_str().is_some())
+    );
+
+    // Offline verification with the public key the gateway serves (no login needed).
+    let key = request(s.gateway, "GET", "/v1/feed/signing-key", None, None)
+        .await
+        .unwrap();
+    assert_eq!(key.status, 200);
+    let dir = std::env::temp_dir().join(format!("hwx-feed-{}", s.env.id));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("key.json");
+    std::fs::write(&key_file, &key.body).unwrap();
+    for (name, body) in [
+        ("snapshot.csv", &csv.body),
+        ("snapshot-sjis.csv", &sjis.body),
+        ("snapshot.ndjson", &nd.body),
+    ] {
+        let f = dir.join(name);
+        std::fs::write(&f, body).unwrap();
+        let (code, out) = verify(&f, &key_file);
+        assert_eq!(code, 0, "{name}: {out}");
+        assert!(out.contains("30 records: 30 verified, 0 failed"), "{out}");
+    }
+    // One character changed in one record: that record fails, by name.
+    let tampered = text.replacen("業務全般", "業務全部", 1);
+    let f = dir.join("tampered.csv");
+    std::fs::write(&f, tampered).unwrap();
+    let (code, out) = verify(&f, &key_file);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("1 failed") && out.contains("does not match its hash"), "{out}");
+    // A signature from another key fails too.
+    let other = dir.join("other.key");
+    std::fs::write(&other, hex::encode([9u8; 32])).unwrap();
+    let (code, _) = verify(&dir.join("snapshot.ndjson"), &other);
+    assert_eq!(code, 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The change feed continues exactly from the snapshot's cursor.
+    let mut closed: serde_json::Value = serde_json::from_str(&posting_line(3)).unwrap();
+    closed["closed"] = json!(true);
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings",
+        &[("Authorization", &auth)],
+        &ndjson(&[closed.to_string()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.json()["withdrawn"], 1);
+    let page = s
+        .get(&format!("/v1/feed/changes?cursor={cursor}"), &org, &[])
+        .await
+        .json();
+    assert_eq!(page["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        page["changes"][0]["tombstone"],
+        json!(hwx_job_feed::generate::posting_number(0, 3))
+    );
+    let moved = s
+        .get("/v1/feed/snapshot", &org, &[("If-None-Match", &etag)])
+        .await;
+    assert_eq!(moved.status, 200, "a new ETag once the feed moved");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn sn1_a_suspended_organisation_gets_403_naming_the_rule() {
+    let s = Stack::start().await;
+    let (org, org_id) = s.approved("suspended@hello-career.example.jp").await;
+    let e = ev::EnrolmentEnded {
+        meta: Some(ev::EventMeta {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: Utc::now().timestamp(),
+                nanos: 0,
+            }),
+            producer: "registration".into(),
+        }),
+        organisation_id: org_id,
+        service: common::ServiceCode::Job as i32,
+        status: common::EnrolmentStatus::Suspended as i32,
+        rule: "SN1".into(),
+    };
+    let events = s.env.events();
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
+    events
+        .jetstream()
+        .publish_with_headers(
+            events.subject("hwx.registration.enrolment.ended"),
+            headers,
+            e.encode_to_vec().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut last = None;
+    for _ in 0..400 {
+        let r = s.get("/v1/feed/snapshot", &org, &[]).await;
+        if r.status == 403 {
+            last = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let r = last.expect("refused once suspended");
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    assert_eq!(r.json()["rule"], "SN1");
+    s.stop().await;
+}
