@@ -11,10 +11,11 @@ COPY libs/proto/Cargo.toml libs/proto/build.rs libs/proto/
 COPY libs/platform/Cargo.toml libs/platform/
 COPY libs/testkit/Cargo.toml libs/testkit/
 COPY services/registration/Cargo.toml services/registration/
+COPY services/job-feed/Cargo.toml services/job-feed/
 COPY services/gateway/Cargo.toml services/gateway/
 COPY services/hwx/Cargo.toml services/hwx/
 COPY loadtests/Cargo.toml loadtests/
-RUN for d in libs/rules libs/proto libs/platform libs/testkit services/registration services/gateway loadtests; do \
+RUN for d in libs/rules libs/proto libs/platform libs/testkit services/registration services/job-feed services/gateway loadtests; do \
         mkdir -p $d/src && echo '' > $d/src/lib.rs; \
     done \
     && mkdir -p services/hwx/src loadtests/src/bin \
@@ -32,6 +33,6 @@ RUN touch libs/*/src/lib.rs services/*/src/lib.rs services/hwx/src/main.rs \
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /hwx /hwx
 USER 65532:65532
-EXPOSE 8080 50051
+EXPOSE 8080 50051 50052
 ENTRYPOINT ["/hwx"]
 CMD ["serve", "all"]

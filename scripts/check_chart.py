@@ -103,8 +103,8 @@ def main():
             if len(k.get("Ingress", [])) != 1:
                 fail(f"{label}: no Ingress")
         if variant is None:
-            if len(k.get("Deployment", [])) != 2 or len(k.get("NetworkPolicy", [])) != 2:
-                fail(f"{label}: expected the 2 built roles (registration, gateway)")
+            if len(k.get("Deployment", [])) != 3 or len(k.get("NetworkPolicy", [])) != 3:
+                fail(f"{label}: expected the 3 built roles (registration, job-feed, gateway)")
             if not any(d["metadata"]["name"].endswith("-migrate") for d in k.get("Job", [])):
                 fail(f"{label}: no migration Job")
             roles = k.get("Role", [])

@@ -66,9 +66,31 @@ pub fn copy_row(
     Ok(())
 }
 
-/// Load one chunk of COPY rows; returns how many were new.
-pub async fn load_chunk(db: &Database, rows: &str) -> Result<u64, sqlx::Error> {
+const COLUMNS: &str = "posting_number, version, content, content_hash, signature, key_id,
+    prefecture_code, occupation_code, industry_code, employment_type, updated_at";
+
+/// Load one chunk of COPY rows (of the postings `numbers`); returns how many were new.
+pub async fn load_chunk(db: &Database, rows: &str, numbers: &[String]) -> Result<u64, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
+    lock_feed(&mut tx).await?;
+    let clash: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM postings WHERE posting_number = ANY($1))")
+            .bind(numbers)
+            .fetch_one(&mut *tx)
+            .await?;
+    if !clash {
+        // All new (the usual bulk load): straight in, positions taken under the lock.
+        let mut copy = tx
+            .copy_in_raw(&format!("COPY postings ({COLUMNS}) FROM STDIN"))
+            .await?;
+        copy.send(rows.as_bytes()).await?;
+        let inserted = copy.finish().await?;
+        sqlx::query("SELECT pg_notify('hwx_feed_' || current_schema(), '')")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        return Ok(inserted);
+    }
     sqlx::raw_sql(
         "CREATE TEMP TABLE IF NOT EXISTS bulk_postings (
             posting_number text, version integer, content text, content_hash text, signature bytea,
@@ -78,23 +100,14 @@ pub async fn load_chunk(db: &Database, rows: &str) -> Result<u64, sqlx::Error> {
     .execute(&mut *tx)
     .await?;
     let mut copy = tx
-        .copy_in_raw(
-            "COPY bulk_postings (posting_number, version, content, content_hash, signature, key_id,
-                                 prefecture_code, occupation_code, industry_code, employment_type, updated_at)
-             FROM STDIN",
-        )
+        .copy_in_raw(&format!("COPY bulk_postings ({COLUMNS}) FROM STDIN"))
         .await?;
     copy.send(rows.as_bytes()).await?;
     copy.finish().await?;
-    lock_feed(&mut tx).await?;
-    let inserted = sqlx::query(
-        "INSERT INTO postings (posting_number, version, content, content_hash, signature, key_id,
-                               prefecture_code, occupation_code, industry_code, employment_type, updated_at)
-         SELECT posting_number, version, content, content_hash, signature, key_id,
-                prefecture_code, occupation_code, industry_code, employment_type, updated_at
-           FROM bulk_postings
-         ON CONFLICT (posting_number) DO NOTHING",
-    )
+    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO postings ({COLUMNS}) SELECT {COLUMNS} FROM bulk_postings
+         ON CONFLICT (posting_number) DO NOTHING"
+    )))
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -104,6 +117,9 @@ pub async fn load_chunk(db: &Database, rows: &str) -> Result<u64, sqlx::Error> {
     tx.commit().await?;
     Ok(inserted)
 }
+
+/// A generated chunk: how many postings, their COPY rows, their numbers, how many were refused.
+type Chunk = (u64, String, Vec<String>, u64);
 
 /// What a bulk load did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -128,7 +144,7 @@ pub async fn load_generated(
     let chunks: Vec<(u64, u64)> = (0..count.div_ceil(CHUNK))
         .map(|c| (c * CHUNK, ((c + 1) * CHUNK).min(count)))
         .collect();
-    let (tx, rx) = std_mpsc::sync_channel::<(u64, String, u64)>(2);
+    let (tx, rx) = std_mpsc::sync_channel::<Chunk>(2);
     let workers = 2usize;
     let mut handles = Vec::new();
     for w in 0..workers {
@@ -139,20 +155,16 @@ pub async fn load_generated(
         handles.push(std::thread::spawn(move || {
             for (from, to) in mine {
                 let mut out = String::with_capacity(((to - from) * 2200) as usize);
+                let mut numbers = Vec::with_capacity((to - from) as usize);
                 let mut refused = 0;
                 for i in from..to {
-                    if copy_row(
-                        &crate::generate::posting(start, i, revision),
-                        &signer,
-                        &now,
-                        &mut out,
-                    )
-                    .is_err()
-                    {
-                        refused += 1;
+                    let p = crate::generate::posting(start, i, revision);
+                    match copy_row(&p, &signer, &now, &mut out) {
+                        Ok(()) => numbers.push(p.posting_number),
+                        Err(_) => refused += 1,
                     }
                 }
-                if tx.send((to - from, out, refused)).is_err() {
+                if tx.send((to - from, out, numbers, refused)).is_err() {
                     return;
                 }
             }
@@ -174,10 +186,10 @@ pub async fn load_generated(
         .await
         .ok()
         .flatten();
-        let Some((n, rows, refused)) = next else {
+        let Some((n, rows, numbers, refused)) = next else {
             break;
         };
-        let inserted = load_chunk(db, &rows).await?;
+        let inserted = load_chunk(db, &rows, &numbers).await?;
         loaded.inserted += inserted;
         loaded.refused += refused;
         loaded.skipped += n - refused - inserted;

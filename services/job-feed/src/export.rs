@@ -11,7 +11,7 @@ use crate::record;
 use crate::store::{self, SERVED_COLUMNS, feed_row};
 
 /// Rows per FETCH.
-const PAGE: i64 = 1000;
+const PAGE: i64 = 2000;
 /// Formatted bytes per chunk sent.
 const CHUNK_BYTES: usize = 256 * 1024;
 /// Posting messages per chunk of the gRPC format.
@@ -69,7 +69,7 @@ pub enum ExportError {
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error("stored content is not valid: {0}")]
-    Content(#[from] serde_json::Error),
+    Content(String),
     /// The receiver went away (the client disconnected).
     #[error("the client went away")]
     Gone,
@@ -175,11 +175,24 @@ async fn export_in(
         .iter()
         .map(|i| format!("{}%", i.replace(['%', '_'], "")))
         .collect();
+    // Most organisations add nothing (J8): then a row needs no look into `additions`.
+    let adds: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM additions WHERE organisation_id = $1)")
+            .bind(organisation)
+            .fetch_one(&mut *conn)
+            .await?;
+    let (columns, join) = if adds {
+        (
+            SERVED_COLUMNS.to_owned(),
+            "LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number",
+        )
+    } else {
+        (SERVED_COLUMNS.replace("a.text", "NULL::text AS text"), "")
+    };
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DECLARE snapshot NO SCROLL CURSOR FOR
-         SELECT {SERVED_COLUMNS} FROM postings p
-           LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number
-          WHERE NOT p.withdrawn
+         SELECT {columns} FROM postings p {join}
+          WHERE ($1::uuid IS NOT NULL) AND NOT p.withdrawn
             AND (cardinality($2::text[]) = 0 OR p.prefecture_code = ANY($2))
             AND ($3 = '' OR starts_with(p.occupation_code, $3))
             AND (cardinality($4::text[]) = 0 OR p.industry_code LIKE ANY($4))
@@ -206,13 +219,20 @@ async fn export_in(
             let row = feed_row(r)?;
             match format {
                 pb::SnapshotFormat::Csv | pb::SnapshotFormat::CsvShiftJis => {
-                    record::write_csv_row(&row.served, &mut sink.text)?
+                    record::write_csv_row(&row.served, &mut sink.text)
+                        .map_err(ExportError::Content)?
                 }
                 pb::SnapshotFormat::Ndjson => {
-                    row.served.write_json(&mut sink.bytes)?;
+                    row.served
+                        .write_json(&mut sink.bytes)
+                        .map_err(ExportError::Content)?;
                     sink.bytes.push(b'\n');
                 }
-                pb::SnapshotFormat::Unspecified => sink.postings.push(row.served.to_proto()?),
+                pb::SnapshotFormat::Unspecified => sink.postings.push(
+                    row.served
+                        .to_proto()
+                        .map_err(|e| ExportError::Content(e.to_string()))?,
+                ),
             }
             records += 1;
             if sink.full() {

@@ -462,9 +462,8 @@ impl Served {
     }
 
     /// One JSON object (no newline). The content is the stored canonical text, verbatim.
-    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-        let r = self.record()?;
-        let attribution = hwx_rules::access::attribution(&r.receiving_office);
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), String> {
+        let attribution = hwx_rules::access::attribution(&receiving_office(&self.content)?);
         out.extend_from_slice(b"{\"version\":");
         out.extend_from_slice(self.version.to_string().as_bytes());
         out.extend_from_slice(b",\"content\":");
@@ -474,15 +473,15 @@ impl Served {
         out.extend_from_slice(b"\",\"signature\":\"");
         out.extend_from_slice(hex::encode(&self.signature).as_bytes());
         out.extend_from_slice(b"\",\"key_id\":");
-        serde_json::to_writer(&mut *out, &self.key_id)?;
+        serde_json::to_writer(&mut *out, &self.key_id).map_err(|e| e.to_string())?;
         out.extend_from_slice(b",\"attribution\":");
-        serde_json::to_writer(&mut *out, &attribution)?;
+        serde_json::to_writer(&mut *out, &attribution).map_err(|e| e.to_string())?;
         out.extend_from_slice(b",\"organisation_addition\":");
         let addition = self.addition.as_ref().map(|text| AdditionJson {
             label: addition_label(),
             text: text.clone(),
         });
-        serde_json::to_writer(&mut *out, &addition)?;
+        serde_json::to_writer(&mut *out, &addition).map_err(|e| e.to_string())?;
         out.extend_from_slice(b",\"updated_at\":\"");
         out.extend_from_slice(
             self.updated_at
@@ -584,73 +583,139 @@ fn csv_field(out: &mut String, v: &str) {
     }
 }
 
-fn bool_str(b: bool) -> &'static str {
-    if b { "true" } else { "false" }
+/// One value of the canonical JSON object, as it stands in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scalar<'a> {
+    /// A string's inside, still JSON-escaped.
+    Str(&'a str),
+    /// A number, `true`, `false` or `null`, verbatim.
+    Bare(&'a str),
+}
+
+/// Walk the canonical JSON (a flat object of scalars, as [`PostingRecord::canonical`] writes it)
+/// without building anything: exports read a million of these.
+fn scan(content: &str, mut f: impl FnMut(&str, Scalar<'_>)) -> Result<(), String> {
+    let b = content.as_bytes();
+    let bad = |at: usize| format!("stored content is not canonical JSON near byte {at}");
+    let string_end = |from: usize| -> Result<usize, String> {
+        let mut i = from;
+        while i < b.len() {
+            match b[i] {
+                b'\\' => i += 2,
+                b'"' => return Ok(i),
+                _ => i += 1,
+            }
+        }
+        Err(bad(from))
+    };
+    if b.first() != Some(&b'{') {
+        return Err(bad(0));
+    }
+    let mut i = 1;
+    while i < b.len() && b[i] != b'}' {
+        if b[i] == b',' {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'"') {
+            return Err(bad(i));
+        }
+        let key_end = string_end(i + 1)?;
+        let key = &content[i + 1..key_end];
+        i = key_end + 1;
+        if b.get(i) != Some(&b':') {
+            return Err(bad(i));
+        }
+        i += 1;
+        if b.get(i) == Some(&b'"') {
+            let end = string_end(i + 1)?;
+            f(key, Scalar::Str(&content[i + 1..end]));
+            i = end + 1;
+        } else {
+            let end = b[i..]
+                .iter()
+                .position(|c| *c == b',' || *c == b'}')
+                .map(|p| i + p)
+                .ok_or_else(|| bad(i))?;
+            f(key, Scalar::Bare(&content[i..end]));
+            i = end;
+        }
+    }
+    Ok(())
+}
+
+/// The text of a JSON string's inside.
+fn unescape(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains('\\') {
+        serde_json::from_str::<String>(&format!("\"{raw}\""))
+            .map(std::borrow::Cow::Owned)
+            .unwrap_or(std::borrow::Cow::Borrowed(raw))
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    }
+}
+
+/// The receiving office of a stored posting (for the J4 attribution).
+fn receiving_office(content: &str) -> Result<String, String> {
+    let mut office = None;
+    scan(content, |k, v| {
+        if k == "receiving_office"
+            && let Scalar::Str(s) = v
+        {
+            office = Some(unescape(s).into_owned());
+        }
+    })?;
+    office.ok_or_else(|| "stored content has no receiving_office".to_owned())
 }
 
 /// Append one CSV row.
-pub fn write_csv_row(served: &Served, out: &mut String) -> Result<(), serde_json::Error> {
-    let r = served.record()?;
-    let renewable = r.renewable.map(bool_str).unwrap_or_default();
+pub fn write_csv_row(served: &Served, out: &mut String) -> Result<(), String> {
+    out.push_str(&served.version.to_string());
+    out.push(',');
+    out.push_str(
+        &served
+            .updated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    );
+    out.push(',');
+    out.push_str(&served.content_hash);
+    out.push(',');
+    out.push_str(&hex::encode(&served.signature));
+    out.push(',');
+    csv_field(out, &served.key_id);
+    let mut office = String::new();
+    let mut column = 0;
+    let mut misplaced = None;
+    scan(&served.content, |key, value| {
+        if CSV_CONTENT.get(column) != Some(&key) {
+            misplaced.get_or_insert_with(|| key.to_owned());
+        }
+        column += 1;
+        out.push(',');
+        match value {
+            // `null` is only ever an unstated `renewable`: an empty field.
+            Scalar::Bare("null") => {}
+            Scalar::Bare(v) => out.push_str(v),
+            Scalar::Str(raw) => {
+                let text = unescape(raw);
+                if key == "receiving_office" {
+                    office = text.clone().into_owned();
+                }
+                csv_field(out, &text);
+            }
+        }
+    })?;
+    if let Some(key) = misplaced.or_else(|| (column != CSV_CONTENT.len()).then(String::new)) {
+        return Err(format!(
+            "stored content does not have the canonical fields (at {key:?})"
+        ));
+    }
     let (label, addition) = addition_parts(&served.addition);
-    let attribution = hwx_rules::access::attribution(&r.receiving_office);
-    let version = served.version.to_string();
-    let updated = served
-        .updated_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let signature = hex::encode(&served.signature);
-    let min = r.wage_min_yen.to_string();
-    let max = r.wage_max_yen.to_string();
-    let fields: [&str; 44] = [
-        &version,
-        &updated,
-        &served.content_hash,
-        &signature,
-        &served.key_id,
-        &r.posting_number,
-        &r.employer_name,
-        &r.establishment_number,
-        &r.title,
-        &r.work_content,
-        &r.work_content_change_scope,
-        &r.occupation_code,
-        &r.industry_code,
-        &r.prefecture_code,
-        &r.workplace,
-        &r.workplace_change_scope,
-        &r.employment_type,
-        &r.contract_period,
-        bool_str(r.fixed_term),
-        renewable,
-        &r.renewal_cap,
-        &r.trial_period,
-        &r.hours_start,
-        &r.hours_end,
-        &r.overtime,
-        &r.breaks,
-        &r.days_off,
-        &r.wage_type,
-        &min,
-        &max,
-        bool_str(r.fixed_overtime_pay),
-        &r.fixed_overtime_details,
-        bool_str(r.health_insurance),
-        bool_str(r.pension_insurance),
-        bool_str(r.workers_accident_insurance),
-        bool_str(r.employment_insurance),
-        bool_str(r.dispatch),
-        &r.passive_smoking_measures,
-        &r.received_on,
-        &r.valid_until,
-        &r.receiving_office,
-        &attribution,
+    for f in [
+        hwx_rules::access::attribution(&office).as_str(),
         &label,
         &addition,
-    ];
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+    ] {
+        out.push(',');
         csv_field(out, f);
     }
     out.push_str("\r\n");

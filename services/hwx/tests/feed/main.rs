@@ -186,7 +186,12 @@ impl Stack {
             assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         }
         for _ in 0..400 {
-            if self.get("/v1/feed/changes?limit=1", &token, &[]).await.status == 200 {
+            if self
+                .get("/v1/feed/changes?limit=1", &token, &[])
+                .await
+                .status
+                == 200
+            {
                 return (token, org);
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
@@ -207,7 +212,10 @@ fn ndjson(lines: &[String]) -> Vec<u8> {
 }
 
 fn posting_line(i: u64) -> String {
-    serde_json::to_string(&PostingJson::from(&hwx_job_feed::generate::posting(0, i, 0))).unwrap()
+    serde_json::to_string(&PostingJson::from(&hwx_job_feed::generate::posting(
+        0, i, 0,
+    )))
+    .unwrap()
 }
 
 fn verify(file: &std::path::Path, key: &std::path::Path) -> (i32, String) {
@@ -254,7 +262,10 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     .unwrap();
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let sum = r.json();
-    assert_eq!((sum["stored"].as_i64(), sum["refused"].as_i64()), (Some(30), Some(2)));
+    assert_eq!(
+        (sum["stored"].as_i64(), sum["refused"].as_i64()),
+        (Some(30), Some(2))
+    );
     let results = sum["results"].as_array().unwrap();
     assert_eq!(results[0]["line"], 31);
     assert_eq!(results[0]["rule"], "J7");
@@ -299,7 +310,10 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     let sjis = s
         .get("/v1/feed/snapshot?encoding=shift_jis", &org, &[])
         .await;
-    assert_eq!(sjis.header("content-type"), Some("text/csv; charset=Shift_JIS"));
+    assert_eq!(
+        sjis.header("content-type"),
+        Some("text/csv; charset=Shift_JIS")
+    );
     assert!(std::str::from_utf8(&sjis.body).is_err(), "really Shift_JIS");
     let nd = s.get("/v1/feed/snapshot?format=ndjson", &org, &[]).await;
     let nd_text = String::from_utf8(nd.body.clone()).unwrap();
@@ -350,7 +364,10 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     std::fs::write(&f, tampered).unwrap();
     let (code, out) = verify(&f, &key_file);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("1 failed") && out.contains("does not match its hash"), "{out}");
+    assert!(
+        out.contains("1 failed") && out.contains("does not match its hash"),
+        "{out}"
+    );
     // A signature from another key fails too.
     let other = dir.join("other.key");
     std::fs::write(&other, hex::encode([9u8; 32])).unwrap();

@@ -205,3 +205,37 @@ async fn only_upstream_ingests_and_only_organisations_read() {
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_bulk_load_adds_new_signed_postings_to_the_feed_and_skips_known_ones() {
+    let f = Feed::start().await;
+    let (org, _) = f.approved_org("bulk@example.jp").await;
+    let signer = hwx_job_feed::signing::Signer::load(&f.db, "")
+        .await
+        .unwrap();
+    let load = |count| {
+        hwx_job_feed::bulk::load_generated(&f.db, &signer, 0, count, 0, chrono::Utc::now(), |_| {})
+    };
+    let first = load(120).await.unwrap();
+    assert_eq!((first.inserted, first.skipped, first.refused), (120, 0, 0));
+    // Again with more: the known ones are skipped, the new ones added.
+    let second = load(150).await.unwrap();
+    assert_eq!((second.inserted, second.skipped), (30, 120));
+    let page = f.changes(&org, "", 1000).await.unwrap();
+    assert_eq!(page.changes.len(), 150);
+    // Signed with the service's key, and equal to what ingest would store: re-sending is a no-op.
+    let key = f
+        .feed
+        .clone()
+        .get_signing_key(jf::GetSigningKeyRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(key.key_id, signer.key_id());
+    let s = f
+        .ingest(None, (0..150).map(posting).collect())
+        .await
+        .unwrap();
+    assert_eq!((s.stored, s.unchanged), (0, 150));
+    f.stop().await;
+}
