@@ -146,6 +146,16 @@ const FORMS: &[&str] = &[
     "医療法人社団",
     "合同会社",
 ];
+const CITIES: &[&str] = &[
+    "中央市",
+    "北山市",
+    "南原市",
+    "東浜市",
+    "西野市",
+    "新田市",
+    "桜台市",
+    "緑ヶ丘市",
+];
 const TOWNS: &[&str] = &[
     "中央", "本町", "栄町", "駅前", "緑町", "旭町", "港町", "新町", "東町", "西町", "南町", "北町",
 ];
@@ -166,7 +176,8 @@ const DAYS_OFF: &[&str] = &[
 pub fn posting_number(start: u64, i: u64) -> String {
     let serial = start + i;
     // The receiving office: a prefecture code and an office number; the serial keeps it unique.
-    let office = 1 + serial % 47 * 1000 + serial / 100_000_000 % 1000;
+    // The office's first two digits are the prefecture of the posting.
+    let office = (serial % 47 + 1) * 1000 + serial / 100_000_000 % 1000;
     format!("{:05}-{:08}", office % 100_000, serial % 100_000_000)
 }
 
@@ -208,12 +219,11 @@ pub fn posting(start: u64, i: u64, revision: u32) -> PostingContent {
     };
     let fixed_overtime = !part_time && r.next().is_multiple_of(4);
     let company = format!("{}{}{}", r.pick(FORMS), r.pick(SURNAMES), r.pick(SUFFIXES));
-    let town = *r.pick(TOWNS);
     let workplace = format!(
-        "{}{}市{}{}丁目{}-{}",
+        "{}{}{}{}丁目{}-{}",
         pref.name,
-        town,
-        town,
+        r.pick(CITIES),
+        r.pick(TOWNS),
         r.range(1, 5),
         r.range(1, 30),
         r.range(1, 20)

@@ -152,6 +152,8 @@ proptest! {
     fn generated_postings_pass_ingest(start in 0u64..1_000_000_000, i in 0u64..1_000_000, revision in 0u32..5) {
         let p = generate::posting(start, i, revision);
         prop_assert!(record::valid_posting_number(&p.posting_number));
+        // The receiving office is in the posting's prefecture.
+        prop_assert_eq!(&p.posting_number[..2], p.prefecture_code.as_str());
         prop_assert!(matches!(record::intake(&p), Ok(Intake::Live(_))), "{:?}", record::intake(&p));
     }
 
