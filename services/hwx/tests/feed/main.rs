@@ -21,6 +21,7 @@ use hwx_testkit::TestEnv;
 use hwx_testkit::http::{Response, request, request_raw};
 use prost::Message;
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 const PASSWORD: &str = "a long enough password";
@@ -30,6 +31,7 @@ struct Stack {
     reg_db: Database,
     gateway: SocketAddr,
     stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Stack {
@@ -82,11 +84,28 @@ impl Stack {
         )
         .await
         .unwrap();
+        let gateway = gw.addr;
+        // Stopping waits for every server, so no session is left in the schemas being dropped.
+        let tasks = vec![
+            tokio::spawn(async move {
+                let _ = gw.handle.await;
+            }),
+            tokio::spawn(async move {
+                let _ = reg.grpc.handle.await;
+                let _ = reg.relay.await;
+            }),
+            tokio::spawn(async move {
+                let _ = feed.grpc.handle.await;
+                let _ = feed.relay.await;
+                let _ = feed.consumer.await;
+            }),
+        ];
         Stack {
             env,
             reg_db,
-            gateway: gw.addr,
+            gateway,
             stop,
+            tasks,
         }
     }
 
@@ -201,6 +220,9 @@ impl Stack {
 
     async fn stop(self) {
         let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
         self.env.cleanup().await;
     }
 }
@@ -408,6 +430,39 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
 async fn sn1_a_suspended_organisation_gets_403_naming_the_rule() {
     let s = Stack::start().await;
     let (org, org_id) = s.approved("suspended@hello-career.example.jp").await;
+    let upstream = s
+        .staff("upstream@hellowork.example", "upstream", None)
+        .await;
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings",
+        &[("Authorization", &format!("Bearer {upstream}"))],
+        &ndjson(&[posting_line(1)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200);
+    // A live stream over HTTP, open before the suspension.
+    let mut live = tokio::net::TcpStream::connect(s.gateway).await.unwrap();
+    live.write_all(
+        format!(
+            "GET /v1/feed/changes/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {org}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 65536];
+    while !String::from_utf8_lossy(&seen).contains("\"upsert\"") {
+        let n = tokio::time::timeout(Duration::from_secs(10), live.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "stream ended early");
+        seen.extend_from_slice(&buf[..n]);
+    }
     let e = ev::EnrolmentEnded {
         meta: Some(ev::EventMeta {
             event_id: uuid::Uuid::now_v7().to_string(),
@@ -448,5 +503,21 @@ async fn sn1_a_suspended_organisation_gets_403_naming_the_rule() {
     let r = last.expect("refused once suspended");
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     assert_eq!(r.json()["rule"], "SN1");
+    // The live stream ended with a problem line naming the rule.
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), live.read(&mut buf))
+            .await
+            .expect("the live stream was cut")
+            .unwrap();
+        seen.extend_from_slice(&buf[..n]);
+        if n == 0 || String::from_utf8_lossy(&seen).contains("\"rule\":\"SN1\"") {
+            break;
+        }
+    }
+    assert!(
+        String::from_utf8_lossy(&seen).contains("\"rule\":\"SN1\""),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
     s.stop().await;
 }

@@ -239,3 +239,52 @@ async fn a_bulk_load_adds_new_signed_postings_to_the_feed_and_skips_known_ones()
     assert_eq!((s.stored, s.unchanged), (0, 150));
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_snapshot_that_breaks_off_keeps_its_whole_batches_and_withdraws_nothing() {
+    let f = Feed::start().await;
+    // Yesterday: 0–99.
+    f.ingest(None, (0..100).map(posting).collect())
+        .await
+        .unwrap();
+    // Today's snapshot holds 1000–1699 only, but the connection dies after 600 records.
+    let (tx, rx) = tokio::sync::mpsc::channel::<jf::IngestRequest>(16);
+    let mut client = f.feed.clone();
+    let request = authed(&f.upstream, tokio_stream::wrappers::ReceiverStream::new(rx));
+    let call = tokio::spawn(async move { client.ingest_postings(request).await });
+    tx.send(jf::IngestRequest {
+        item: Some(jf::ingest_request::Item::SnapshotStart(jf::SnapshotStart {
+            snapshot_id: "broken".into(),
+        })),
+    })
+    .await
+    .unwrap();
+    for i in 1000..1600 {
+        tx.send(jf::IngestRequest {
+            item: Some(jf::ingest_request::Item::Posting(posting(i))),
+        })
+        .await
+        .unwrap();
+    }
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM postings")
+            .fetch_one(f.db.pool())
+            .await
+            .unwrap()
+    };
+    // The first batch of 500 commits while the stream is still open.
+    f.until(std::time::Duration::from_secs(10), || async {
+        stored().await >= 600
+    })
+    .await;
+    call.abort();
+    drop(tx);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(stored().await, 600, "whole batches only");
+    let withdrawn: i64 = sqlx::query_scalar("SELECT count(*) FROM postings WHERE withdrawn")
+        .fetch_one(f.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(withdrawn, 0, "an unfinished snapshot withdraws nothing");
+    f.stop().await;
+}
