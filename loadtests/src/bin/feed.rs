@@ -23,6 +23,7 @@ use hwx_platform::db::Database;
 use hwx_proto::jobfeed::v1 as jf;
 use hwx_proto::jobfeed::v1::job_feed_service_client::JobFeedServiceClient;
 use hwx_proto::registration::v1::LoginRequest;
+use prost::Message;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use sqlx::postgres::PgPoolOptions;
 
@@ -127,7 +128,7 @@ async fn main() -> Result<(), Error> {
         ("HWX_RATE_LIMIT_BURST", "100000".into()),
     ];
     println!("job feed benchmark: {count} postings, database hwx_{id}");
-    let result = bench(count, &db_url, &env, gateway, registration, job_feed).await;
+    let result = bench(count, &db_url, &env, &id, gateway, registration, job_feed).await;
     // Leave nothing behind.
     if let Ok(admin) = PgPoolOptions::new().max_connections(1).connect(&base).await {
         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -146,6 +147,7 @@ async fn bench(
     count: u64,
     db_url: &str,
     env: &[(&str, String)],
+    prefix: &str,
     gateway: SocketAddr,
     registration: SocketAddr,
     job_feed: SocketAddr,
@@ -413,6 +415,83 @@ async fn bench(
          commit acknowledged → watcher p50 {m50:.1} ms p99 {m99:.1} ms; bare NOTIFY → LISTEN p50 {r50:.2} ms p99 {r99:.2} ms ({:.0}× at p50)",
         c50 / r50.max(1e-3)
     );
+
+    // 5. Access cut: a suspension published on NATS until the organisation's live stream ends,
+    //    then a reinstatement (approval) until it reads again; 20 rounds.
+    let caller = reg
+        .authenticate(hwx_proto::registration::v1::AuthenticateRequest { token: org.clone() })
+        .await?
+        .into_inner();
+    let events = hwx_platform::events::Events::connect(&hwx_testkit::nats_url(), prefix).await?;
+    let mut cuts = Vec::new();
+    for round in 0..20i64 {
+        let mut req = tonic::Request::new(jf::GetChangesRequest {
+            cursor: s.cursor.clone(),
+            limit: 0,
+        });
+        req.metadata_mut()
+            .insert("authorization", format!("Bearer {org}").parse()?);
+        let mut live = feed.watch_changes(req).await?.into_inner();
+        let at = chrono::Utc::now() + chrono::Duration::seconds(round * 2);
+        let meta = |at: chrono::DateTime<chrono::Utc>| {
+            Some(hwx_proto::events::v1::EventMeta {
+                event_id: uuid::Uuid::now_v7().to_string(),
+                occurred_at: Some(prost_types::Timestamp {
+                    seconds: at.timestamp(),
+                    nanos: 0,
+                }),
+                producer: "registration".into(),
+            })
+        };
+        let suspend = hwx_proto::events::v1::EnrolmentEnded {
+            meta: meta(at),
+            organisation_id: caller.organisation_id.clone(),
+            service: hwx_proto::common::v1::ServiceCode::Job as i32,
+            status: hwx_proto::common::v1::EnrolmentStatus::Suspended as i32,
+            rule: "SN1".into(),
+        };
+        publish(&events, "hwx.registration.enrolment.ended", suspend.encode_to_vec()).await?;
+        let t = Instant::now();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), live.next()).await? {
+                Some(Ok(_)) => continue,
+                _ => break,
+            }
+        }
+        cuts.push(t.elapsed());
+        let approve = hwx_proto::events::v1::OrgApproved {
+            meta: meta(at + chrono::Duration::seconds(1)),
+            organisation_id: caller.organisation_id.clone(),
+            application_id: String::new(),
+            service: hwx_proto::common::v1::ServiceCode::Job as i32,
+            valid_from: None,
+            valid_until: None,
+            approved_by: String::new(),
+        };
+        publish(&events, "hwx.registration.org.approved", approve.encode_to_vec()).await?;
+        while download(gateway, "/v1/feed/changes?limit=1", &org)?.0 != 200 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let (k50, k99) = (pct(&mut cuts, 0.5), pct(&mut cuts, 1.0));
+    println!(
+        "access cut, suspension published on NATS → the live stream ends (20 rounds): p50 {k50:.1} ms, max {k99:.1} ms (aim < 1 s)"
+    );
     drop(server);
+    Ok(())
+}
+
+async fn publish(
+    events: &hwx_platform::events::Events,
+    subject: &str,
+    payload: Vec<u8>,
+) -> Result<(), Error> {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
+    events
+        .jetstream()
+        .publish_with_headers(events.subject(subject), headers, payload.into())
+        .await?
+        .await?;
     Ok(())
 }
