@@ -23,8 +23,8 @@ use hwx_platform::db::Database;
 use hwx_proto::jobfeed::v1 as jf;
 use hwx_proto::jobfeed::v1::job_feed_service_client::JobFeedServiceClient;
 use hwx_proto::registration::v1::LoginRequest;
-use prost::Message;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
+use prost::Message;
 use sqlx::postgres::PgPoolOptions;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -450,7 +450,12 @@ async fn bench(
             status: hwx_proto::common::v1::EnrolmentStatus::Suspended as i32,
             rule: "SN1".into(),
         };
-        publish(&events, "hwx.registration.enrolment.ended", suspend.encode_to_vec()).await?;
+        publish(
+            &events,
+            "hwx.registration.enrolment.ended",
+            suspend.encode_to_vec(),
+        )
+        .await?;
         let t = Instant::now();
         loop {
             match tokio::time::timeout(Duration::from_secs(10), live.next()).await? {
@@ -468,7 +473,12 @@ async fn bench(
             valid_until: None,
             approved_by: String::new(),
         };
-        publish(&events, "hwx.registration.org.approved", approve.encode_to_vec()).await?;
+        publish(
+            &events,
+            "hwx.registration.org.approved",
+            approve.encode_to_vec(),
+        )
+        .await?;
         while download(gateway, "/v1/feed/changes?limit=1", &org)?.0 != 200 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

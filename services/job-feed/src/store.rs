@@ -29,6 +29,10 @@ pub const POSTING_WITHDRAWN: &str = "hwx.jobfeed.posting.withdrawn";
 /// Records per ingest transaction.
 pub const BATCH: usize = 500;
 
+/// Refused and withdrawn records listed one by one in a summary; beyond this they are counted
+/// only, so the answer to a million bad records still fits in one message.
+pub const MAX_RESULTS: usize = 10_000;
+
 /// Take the feed lock for the rest of the transaction.
 pub async fn lock_feed(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.feed', 0))")
@@ -356,7 +360,9 @@ impl Ingest {
         match intake {
             Err(r) => {
                 self.summary.refused += 1;
-                self.summary.results.push(refused_result(index, &r));
+                if self.summary.results.len() < MAX_RESULTS {
+                    self.summary.results.push(refused_result(index, &r));
+                }
                 Ok(())
             }
             Ok(i) => {
@@ -493,7 +499,10 @@ impl Ingest {
         self.summary.stored += stored;
         self.summary.unchanged += unchanged;
         self.summary.withdrawn += withdrawn_results.len() as i64;
-        self.summary.results.extend(withdrawn_results);
+        let room = MAX_RESULTS.saturating_sub(self.summary.results.len());
+        self.summary
+            .results
+            .extend(withdrawn_results.into_iter().take(room));
         Ok(())
     }
 
@@ -549,6 +558,9 @@ impl Ingest {
             tx.commit().await?;
             self.summary.withdrawn += done.len() as i64;
             for n in chunk {
+                if self.summary.results.len() >= MAX_RESULTS {
+                    break;
+                }
                 if let Some(v) = done.get(n) {
                     self.summary.results.push(pb::IngestResult {
                         index: 0,
