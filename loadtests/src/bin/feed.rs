@@ -457,12 +457,8 @@ async fn bench(
         )
         .await?;
         let t = Instant::now();
-        loop {
-            match tokio::time::timeout(Duration::from_secs(10), live.next()).await? {
-                Some(Ok(_)) => continue,
-                _ => break,
-            }
-        }
+        // Drain whatever was on its way; the stream ends with PERMISSION_DENIED.
+        while let Some(Ok(_)) = tokio::time::timeout(Duration::from_secs(10), live.next()).await? {}
         cuts.push(t.elapsed());
         let approve = hwx_proto::events::v1::OrgApproved {
             meta: meta(at + chrono::Duration::seconds(1)),
