@@ -24,7 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     protos(&root, &root, &mut files)?;
     files.sort();
-    println!("cargo:rerun-if-changed={}", root.display());
+    // Relative to this package: clones that share one target dir (CI, worktrees) reuse this
+    // build script's output, and an absolute path would watch whichever clone built it last.
+    println!("cargo:rerun-if-changed=../../proto");
 
     let fds = protox::compile(&files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

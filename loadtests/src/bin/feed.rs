@@ -309,6 +309,13 @@ async fn bench(
                 return;
             }
         }
+        let _ = tx
+            .send(jf::IngestRequest {
+                item: Some(jf::ingest_request::Item::SnapshotEnd(jf::SnapshotEnd {
+                    count: today as i64,
+                })),
+            })
+            .await;
     });
     let mut req = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
     req.metadata_mut()

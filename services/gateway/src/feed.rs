@@ -152,7 +152,13 @@ pub(crate) async fn watch(
         .await?
         .into_inner();
     let body = async_body(move |tx| async move {
-        while let Some(item) = stream.next().await {
+        loop {
+            // A client that hangs up on a quiet feed ends the stream here, not at the next change.
+            let item = tokio::select! {
+                item = stream.next() => item,
+                _ = tx.closed() => return,
+            };
+            let Some(item) = item else { return };
             let line = match item {
                 Ok(c) => ndjson_line(&change_json(c)),
                 Err(e) => {
@@ -285,7 +291,8 @@ pub(crate) async fn snapshot(
         None => return Err(Problem::from(tonic::Status::unavailable("empty export"))),
     };
     let cursor = first.cursor.clone();
-    let etag = format!("W/\"{cursor}-{}\"", &query_key[..16]);
+    // The feed's position and the caller's J8 additions (version_tag), and the query.
+    let etag = format!("W/\"{}-{}\"", first.version_tag, &query_key[..16]);
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -541,6 +548,8 @@ pub(crate) async fn ingest(
     Query(q): Query<IngestQuery>,
     body: Body,
 ) -> ApiResult<Json<IngestSummaryJson>> {
+    // No body is read for a caller who sent no credentials at all.
+    crate::routes::bearer(&headers)?;
     let snapshot = q.snapshot_id.filter(|v| !v.trim().is_empty());
     let (tx, rx) = mpsc::channel::<jf::IngestRequest>(256);
     let mut client = s.job_feed.clone();
@@ -556,29 +565,33 @@ pub(crate) async fn ingest(
             .await;
     }
     let mut bad: Vec<IngestResultJson> = Vec::new();
+    let mut refused_lines = 0i64;
     let mut lines = 0i64;
+    let mut sent = 0i64;
     let mut buf: Vec<u8> = Vec::new();
     let mut data = body.into_data_stream();
-    let mut ended = false;
+    // Why the body was not taken whole (the snapshot then withdraws nothing).
+    let mut broken: Option<String> = None;
     // Lines the service saw, by service index: the service numbers the records it received,
     // which skips malformed lines.
     let mut line_of: Vec<i64> = Vec::new();
-    while !ended {
-        match data.next().await {
-            Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+    'body: loop {
+        let ended = match data.next().await {
+            Some(Ok(chunk)) => {
+                buf.extend_from_slice(&chunk);
+                false
+            }
             Some(Err(e)) => {
-                call.abort();
-                return Err(Problem::bad_request(format!(
-                    "the body broke off after line {lines}: {e}; nothing withdrawn"
-                )));
+                broken = Some(format!("the body broke off after line {lines}: {e}"));
+                break;
             }
             None => {
-                ended = true;
                 if !buf.is_empty() && buf.last() != Some(&b'\n') {
                     buf.push(b'\n');
                 }
+                true
             }
-        }
+        };
         let mut start = 0;
         while let Some(pos) = buf[start..].iter().position(|b| *b == b'\n') {
             let line = &buf[start..start + pos];
@@ -593,41 +606,73 @@ pub(crate) async fn ingest(
                     let item = jf::IngestRequest {
                         item: Some(jf::ingest_request::Item::Posting(p.into_proto())),
                     };
+                    // The service ended the call (refused the caller, or failed): stop reading.
                     if tx.send(item).await.is_err() {
-                        break;
+                        break 'body;
                     }
+                    sent += 1;
                 }
                 Err(e) if snapshot.is_some() => {
-                    call.abort();
-                    return Err(Problem::bad_request(format!(
-                        "line {lines}: not a posting ({e}); the snapshot was abandoned and nothing was withdrawn"
-                    )));
+                    broken = Some(format!("line {lines}: not a posting ({e})"));
+                    break 'body;
                 }
-                Err(e) => bad.push(IngestResultJson {
-                    line: lines,
-                    posting_number: String::new(),
-                    outcome: "refused".into(),
-                    version: 0,
-                    rule: String::new(),
-                    missing_items: vec![],
-                    message: format!("not a posting: {e}"),
-                }),
+                Err(e) => {
+                    refused_lines += 1;
+                    if bad.len() < hwx_job_feed::store::MAX_RESULTS {
+                        bad.push(IngestResultJson {
+                            line: lines,
+                            posting_number: String::new(),
+                            outcome: "refused".into(),
+                            version: 0,
+                            rule: String::new(),
+                            missing_items: vec![],
+                            message: format!("not a posting: {e}"),
+                        });
+                    }
+                }
             }
         }
         buf.drain(..start);
         if buf.len() > MAX_LINE {
-            call.abort();
-            return Err(Problem::bad_request(format!(
-                "line {}: longer than {MAX_LINE} bytes",
-                lines + 1
-            )));
+            broken = Some(format!("line {}: longer than {MAX_LINE} bytes", lines + 1));
+            break;
+        }
+        if ended || call.is_finished() {
+            break;
         }
     }
+    // A snapshot says it is complete only when the whole body arrived and every line was a
+    // posting; otherwise the service withdraws nothing.
+    if snapshot.is_some() && broken.is_none() && !call.is_finished() {
+        let _ = tx
+            .send(jf::IngestRequest {
+                item: Some(jf::ingest_request::Item::SnapshotEnd(jf::SnapshotEnd {
+                    count: sent,
+                })),
+            })
+            .await;
+    }
     drop(tx);
-    let summary = call
+    let outcome = call
         .await
-        .map_err(|_| Problem::from(tonic::Status::unavailable("ingest interrupted")))??
-        .into_inner();
+        .map_err(|_| Problem::from(tonic::Status::unavailable("ingest interrupted")))?;
+    if let Some(why) = broken {
+        let done = match &outcome {
+            Ok(s) => format!(
+                "{} stored, {} unchanged before it",
+                s.get_ref().stored,
+                s.get_ref().unchanged
+            ),
+            Err(_) => format!("the {sent} postings before it were processed"),
+        };
+        let withdrawn = if snapshot.is_some() {
+            "; the snapshot was abandoned and nothing was withdrawn"
+        } else {
+            ""
+        };
+        return Err(Problem::bad_request(format!("{why}: {done}{withdrawn}")));
+    }
+    let summary = outcome?.into_inner();
     let mut results: Vec<IngestResultJson> = summary
         .results
         .into_iter()
@@ -644,7 +689,6 @@ pub(crate) async fn ingest(
             message: r.message,
         })
         .collect();
-    let refused_lines = bad.len() as i64;
     results.extend(bad);
     results.sort_by_key(|r| r.line);
     Ok(Json(IngestSummaryJson {

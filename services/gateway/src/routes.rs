@@ -34,7 +34,7 @@ pub(crate) fn grpc<T>(headers: &HeaderMap, msg: T) -> tonic::Request<T> {
     r
 }
 
-fn bearer(headers: &HeaderMap) -> ApiResult<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> ApiResult<String> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -31,6 +31,12 @@ fn check(rec: &ServedJson, key: Option<&ed25519_dalek::VerifyingKey>) -> Result<
     )
 }
 
+/// J4: the attribution follows from the signed content; a record whose attribution was edited or
+/// dropped is not as provided.
+fn attribution_ok(rec: &ServedJson) -> bool {
+    rec.attribution == hwx_rules::access::attribution(&rec.content.receiving_office)
+}
+
 /// Shift_JIS has no form for some characters; a download then carries `&#NNNN;` for them. Such a
 /// record verifies if the text with those references read back matches the hash.
 fn unescape_refs(s: &str) -> String {
@@ -64,7 +70,12 @@ fn record_line(
     match rec {
         Err(e) => report.failed.push((line, String::new(), e)),
         Ok(rec) => match check(&rec, key) {
-            Ok(()) => report.ok += 1,
+            Ok(()) if attribution_ok(&rec) => report.ok += 1,
+            Ok(()) => report.failed.push((
+                line,
+                rec.content.posting_number.clone(),
+                "the J4 attribution was altered or removed".into(),
+            )),
             Err(e) => report
                 .failed
                 .push((line, rec.content.posting_number.clone(), e.to_string())),
@@ -91,6 +102,7 @@ pub fn verify_reader(
     if text_start.starts_with('{') && !text_start.contains("\"changes\"") {
         // NDJSON, or one JSON posting.
         let mut whole = String::new();
+        let mut trailer: Option<(u64, u64)> = None;
         let mut line_no = 0;
         let mut buf = Vec::new();
         loop {
@@ -118,7 +130,15 @@ pub fn verify_reader(
                 }
             };
             if value.get("content").is_none() {
-                // The closing {"cursor": …} line.
+                // The closing {"cursor": …, "records": N} line, and nothing else.
+                match value.get("records").and_then(serde_json::Value::as_u64) {
+                    Some(n) if value.get("cursor").is_some() => trailer = Some((line_no, n)),
+                    _ => report.failed.push((
+                        line_no,
+                        String::new(),
+                        "not a feed record (no \"content\")".into(),
+                    )),
+                }
                 continue;
             }
             let rec = serde_json::from_value::<ServedJson>(value).map_err(|e| e.to_string());
@@ -128,6 +148,17 @@ pub fn verify_reader(
         if !whole.is_empty() {
             let rec = serde_json::from_str::<ServedJson>(&whole).map_err(|e| e.to_string());
             record_line(&mut report, 1, rec, key);
+        }
+        // A snapshot says how many records it held: one removed or added shows here.
+        if let Some((line, n)) = trailer {
+            let held = report.ok + report.failed.len() as u64;
+            if held != n {
+                report.failed.push((
+                    line,
+                    String::new(),
+                    format!("the snapshot held {n} records but the file has {held}"),
+                ));
+            }
         }
         return Ok(report);
     }

@@ -188,6 +188,7 @@ async fn go(cfg: Config, plan: Plan) -> Result<(), String> {
             let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
             let counter = sent.clone();
             tokio::spawn(async move {
+                let full = snapshot.is_some();
                 if let Some(id) = snapshot {
                     let _ = tx
                         .send(jf::IngestRequest {
@@ -206,6 +207,16 @@ async fn go(cfg: Config, plan: Plan) -> Result<(), String> {
                         return;
                     }
                     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                if full {
+                    // Only a snapshot that says it is complete withdraws what it lacks.
+                    let _ = tx
+                        .send(jf::IngestRequest {
+                            item: Some(jf::ingest_request::Item::SnapshotEnd(jf::SnapshotEnd {
+                                count: count as i64,
+                            })),
+                        })
+                        .await;
                 }
             });
             let counter = sent.clone();

@@ -170,6 +170,10 @@ async fn run(role: Role, cfg: Config) -> Result<(), String> {
                 addr: cfg.job_feed_addr,
                 registration_url: cfg.registration_endpoint(),
                 signing_key: cfg.signing_key.expose().to_owned(),
+                // Leave a few of the pool's connections for everything else.
+                max_exports: (cfg.database_max_connections as usize)
+                    .saturating_sub(4)
+                    .max(1),
             },
             stopped.clone(),
         )

@@ -26,9 +26,9 @@ use tokio::sync::{broadcast, watch};
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-/// How long an authenticated token is remembered. Enrolment changes are not cached: they apply at
-/// once.
-const TOKEN_CACHE: Duration = Duration::from_secs(30);
+/// How long an authenticated token is remembered: a logout or a compromise report (A1) reaches
+/// feed reads within this. Enrolment changes are not cached: they apply at once.
+const TOKEN_CACHE: Duration = Duration::from_secs(5);
 
 /// The registration subjects this service follows.
 pub const ORG_APPROVED: &str = "hwx.registration.org.approved";

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::access::Access;
 use crate::export::{self, ExportError, Filter};
-use crate::store::{FeedRow, Store, parse_cursor};
+use crate::store::{FeedRow, FinishError, Store, parse_cursor};
 
 /// The job feed service.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct JobFeed {
     pub clock: SharedClock,
     /// Live streams end when the server stops (else a graceful stop would wait for them forever).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Snapshot downloads that may run at once.
+    pub exports: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -76,15 +78,16 @@ impl JobFeed {
                     ingest.start_snapshot(s.snapshot_id).await.map_err(invalid)?
                 }
                 Some(ingest_request::Item::Posting(p)) => ingest.push(&p).await?,
+                Some(ingest_request::Item::SnapshotEnd(e)) => {
+                    ingest.end_snapshot(e.count).map_err(invalid)?
+                }
                 None => {}
             }
         }
-        if ingest.empty_snapshot() {
-            return Err(ServiceError::invalid(
-                "a full snapshot with no postings would withdraw every posting: refused",
-            ));
-        }
-        let summary = ingest.finish().await?;
+        let summary = ingest.finish().await.map_err(|e| match e {
+            FinishError::Db(e) => ServiceError::from(e),
+            FinishError::Incomplete(m) => ServiceError::invalid(m),
+        })?;
         tracing::info!(
             stored = summary.stored,
             unchanged = summary.unchanged,
@@ -112,6 +115,16 @@ impl JobFeed {
             }
         };
         let rows = self.store.changes(cursor, limit, org).await?;
+        if rows.is_empty() {
+            let head = self.store.head().await?;
+            if cursor > head {
+                // A cursor from another deployment, or from before a restore: the client must
+                // start again from a snapshot rather than wait for positions that mean nothing.
+                return Err(ServiceError::invalid(format!(
+                    "cursor {cursor} is ahead of the feed (at {head}): take a new snapshot and continue from its cursor"
+                )));
+            }
+        }
         let changes = rows.iter().map(change).collect::<Result<Vec<_>, _>>()?;
         let next = rows.last().map_or(cursor, |r| r.seq);
         self.access
@@ -216,8 +229,8 @@ impl JobFeed {
             _ => return Err(ServiceError::forbidden("not a role that reads access logs")),
         };
         if caller.role == common::Role::Org
-            && !req.organisation_id.is_empty()
-            && Some(req.organisation_id.as_str()) != Some(org.to_string().as_str())
+            && !req.organisation_id.trim().is_empty()
+            && Uuid::parse_str(req.organisation_id.trim()).ok() != Some(org)
         {
             return Err(ServiceError::forbidden(
                 "an organisation sees its own access log only",
@@ -333,18 +346,22 @@ impl JobFeed {
             if rows.len() as i64 == DEFAULT_LIMIT {
                 continue;
             }
-            tokio::select! {
-                _ = feed.changed() => {}
-                o = changed.recv() => {
-                    // Another organisation's change: no need to look again now.
-                    if matches!(o, Ok(id) if id != org) {
-                        continue;
+            // NOTIFY may be lost with a connection: look anyway now and then.
+            let poll = tokio::time::sleep(Duration::from_secs(1));
+            tokio::pin!(poll);
+            loop {
+                tokio::select! {
+                    _ = feed.changed() => break,
+                    o = changed.recv() => {
+                        // Another organisation's enrolment changed: keep waiting.
+                        if !matches!(o, Ok(id) if id != org) {
+                            break;
+                        }
                     }
+                    _ = tx.closed() => return sent,
+                    _ = shutdown.changed() => break,
+                    _ = &mut poll => break,
                 }
-                _ = tx.closed() => return sent,
-                _ = shutdown.changed() => {}
-                // NOTIFY may be lost with a connection: look anyway now and then.
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
     }
@@ -354,6 +371,13 @@ impl JobFeed {
         request: Request<ExportSnapshotRequest>,
     ) -> Result<Response<Boxed<SnapshotChunk>>, ServiceError> {
         let (caller, org) = self.access.reader(&request).await?;
+        // Each download holds a database connection for its length: leave room for the rest.
+        let permit = self.exports.clone().try_acquire_owned().map_err(|_| {
+            ServiceError::new(
+                hwx_platform::grpc::ErrorKind::Exhausted,
+                "too many snapshot downloads at once; retry in a minute, or follow the change feed",
+            )
+        })?;
         let req = request.into_inner();
         let filter = Filter::from_proto(&req);
         let format = SnapshotFormat::try_from(req.format).unwrap_or(SnapshotFormat::Unspecified);
@@ -371,11 +395,12 @@ impl JobFeed {
         let (tx, rx) = mpsc::channel::<Result<SnapshotChunk, Status>>(2);
         let this = self.clone();
         tokio::spawn(async move {
-            match export::export(&this.store.db, &filter, format, org, &tx).await {
+            let _permit = permit;
+            match export::export(&this.store.db, &this.access, &filter, format, org, &tx).await {
                 Ok(done) => {
                     let _ = this.access.log_count(log, done.records).await;
                 }
-                Err(ExportError::Gone) => {}
+                Err(ExportError::Gone | ExportError::Refused) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "snapshot export failed");
                     let _ = tx

@@ -16,6 +16,10 @@ const PAGE: i64 = 2000;
 const CHUNK_BYTES: usize = 256 * 1024;
 /// Posting messages per chunk of the gRPC format.
 const CHUNK_POSTINGS: usize = 200;
+/// A client that takes nothing for this long loses its download (and its database snapshot).
+const STALLED: std::time::Duration = std::time::Duration::from_secs(120);
+/// Pages between two looks at the organisation's enrolment: a suspension also ends a download.
+const RECHECK_PAGES: u32 = 10;
 
 /// What part of the feed to export.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,9 +74,12 @@ pub enum ExportError {
     Db(#[from] sqlx::Error),
     #[error("stored content is not valid: {0}")]
     Content(String),
-    /// The receiver went away (the client disconnected).
+    /// The receiver went away (the client disconnected), or stopped reading.
     #[error("the client went away")]
     Gone,
+    /// The organisation lost access during the download (told to the client already).
+    #[error("access ended during the download")]
+    Refused,
 }
 
 /// How many records went out, and the cursor.
@@ -113,7 +120,10 @@ impl Sink<'_> {
     }
 
     async fn send(&self, chunk: pb::SnapshotChunk) -> Result<(), ExportError> {
-        self.tx.send(Ok(chunk)).await.map_err(|_| ExportError::Gone)
+        match tokio::time::timeout(STALLED, self.tx.send(Ok(chunk))).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(ExportError::Gone),
+        }
     }
 
     async fn flush(&mut self) -> Result<(), ExportError> {
@@ -129,6 +139,7 @@ impl Sink<'_> {
 /// the cursor again, the record count and `last`.
 pub async fn export(
     db: &hwx_platform::db::Database,
+    access: &crate::access::Access,
     filter: &Filter,
     format: pb::SnapshotFormat,
     organisation: Uuid,
@@ -138,7 +149,7 @@ pub async fn export(
     sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .execute(&mut *conn)
         .await?;
-    let result = export_in(&mut conn, filter, format, organisation, tx).await;
+    let result = export_in(&mut conn, access, filter, format, organisation, tx).await;
     // Read-only: ending it either way is the same.
     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
     result
@@ -146,6 +157,7 @@ pub async fn export(
 
 async fn export_in(
     conn: &mut sqlx::PgConnection,
+    access: &crate::access::Access,
     filter: &Filter,
     format: pb::SnapshotFormat,
     organisation: Uuid,
@@ -166,8 +178,19 @@ async fn export_in(
     ) {
         sink.text.push_str(&record::csv_header());
     }
+    // The caller's J8 additions are part of what it downloads: they change the version too.
+    let (adds, changed): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT count(*), max(consented_at) FROM additions WHERE organisation_id = $1",
+    )
+    .bind(organisation)
+    .fetch_one(&mut *conn)
+    .await?;
     let mut first = sink.take();
     first.cursor = cursor.to_string();
+    first.version_tag = format!(
+        "{cursor}.{adds}.{}",
+        changed.map_or(0, |t| t.timestamp_micros())
+    );
     sink.send(first).await?;
 
     let industries: Vec<String> = filter
@@ -176,12 +199,7 @@ async fn export_in(
         .map(|i| format!("{}%", i.replace(['%', '_'], "")))
         .collect();
     // Most organisations add nothing (J8): then a row needs no look into `additions`.
-    let adds: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM additions WHERE organisation_id = $1)")
-            .bind(organisation)
-            .fetch_one(&mut *conn)
-            .await?;
-    let (columns, join) = if adds {
+    let (columns, join) = if adds > 0 {
         (
             SERVED_COLUMNS.to_owned(),
             "LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number",
@@ -208,7 +226,15 @@ async fn export_in(
     .execute(&mut *conn)
     .await?;
     let mut records = 0i64;
+    let mut pages = 0u32;
     loop {
+        pages += 1;
+        if pages.is_multiple_of(RECHECK_PAGES)
+            && let Err(e) = access.may_read(organisation).await
+        {
+            let _ = tx.send(Err(e.into())).await;
+            return Err(ExportError::Refused);
+        }
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!("FETCH {PAGE} FROM snapshot")))
             .fetch_all(&mut *conn)
             .await?;

@@ -48,6 +48,8 @@ pub struct Settings {
     pub registration_url: String,
     /// 64 hex digits, or empty to use the key kept in the schema.
     pub signing_key: String,
+    /// Snapshot downloads at once; each holds one database connection while it runs.
+    pub max_exports: usize,
 }
 
 /// A running job feed.
@@ -103,6 +105,7 @@ pub async fn serve(
         access,
         clock,
         shutdown: shutdown.clone(),
+        exports: std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_exports.max(1))),
     };
     // Snapshot chunks and ingest streams are larger than tonic's 4 MiB default allows for one
     // message only in pathological cases; keep a margin.

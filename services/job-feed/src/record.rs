@@ -830,6 +830,15 @@ pub fn served_from_csv(header: &[String], row: &[String]) -> Result<ServedJson, 
 /// Encode UTF-8 CSV text as Shift_JIS (Windows-31J, what spreadsheets in Japan open). A character
 /// with no Shift_JIS form becomes an HTML numeric reference, as the encoding standard does.
 pub fn to_shift_jis(text: &str) -> Vec<u8> {
+    // The encoder maps these three to bytes that read back as other characters (¥ → \, ‾ → ~,
+    // − → －): write them as references too, so a download still verifies.
+    if text.contains(['\u{a5}', '\u{203e}', '\u{2212}']) {
+        let text = text
+            .replace('\u{a5}', "&#165;")
+            .replace('\u{203e}', "&#8254;")
+            .replace('\u{2212}', "&#8722;");
+        return encoding_rs::SHIFT_JIS.encode(&text).0.into_owned();
+    }
     encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
 }
 

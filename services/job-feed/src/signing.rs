@@ -52,11 +52,12 @@ impl Signer {
         if !configured.trim().is_empty() {
             return Self::from_hex(configured);
         }
-        let kept: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT secret FROM signing_keys ORDER BY created_at LIMIT 1")
-                .fetch_optional(db.pool())
-                .await
-                .map_err(|e| format!("signing key: {e}"))?;
+        let kept: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT secret FROM signing_keys ORDER BY created_at, key_id LIMIT 1",
+        )
+        .fetch_optional(db.pool())
+        .await
+        .map_err(|e| format!("signing key: {e}"))?;
         if let Some(secret) = kept {
             let seed: [u8; 32] = secret
                 .try_into()
@@ -77,11 +78,12 @@ impl Signer {
         .execute(db.pool())
         .await
         .map_err(|e| format!("signing key: {e}"))?;
-        let secret: Vec<u8> =
-            sqlx::query_scalar("SELECT secret FROM signing_keys ORDER BY created_at LIMIT 1")
-                .fetch_one(db.pool())
-                .await
-                .map_err(|e| format!("signing key: {e}"))?;
+        let secret: Vec<u8> = sqlx::query_scalar(
+            "SELECT secret FROM signing_keys ORDER BY created_at, key_id LIMIT 1",
+        )
+        .fetch_one(db.pool())
+        .await
+        .map_err(|e| format!("signing key: {e}"))?;
         let seed: [u8; 32] = secret
             .try_into()
             .map_err(|_| "signing key in the database is not 32 bytes".to_owned())?;

@@ -270,6 +270,16 @@ pub struct Store {
     pub signer: Signer,
 }
 
+/// Why an ingest could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum FinishError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// A full snapshot that cannot withdraw anything.
+    #[error("{0}")]
+    Incomplete(String),
+}
+
 /// One ingest call: records arrive one by one and are written in batches.
 #[derive(Debug)]
 pub struct Ingest {
@@ -285,6 +295,9 @@ pub struct Ingest {
 #[derive(Debug)]
 struct Snapshot {
     id: String,
+    /// Postings received (valid or not) and, once it came, the count snapshot_end announced.
+    received: i64,
+    end: Option<i64>,
     /// Postings at or below this position that the snapshot does not hold are withdrawn.
     start: i64,
     seen: HashSet<u64>,
@@ -334,10 +347,24 @@ impl Ingest {
         tx.commit().await.map_err(|e| e.to_string())?;
         self.snapshot = Some(Snapshot {
             id,
+            received: 0,
+            end: None,
             start,
             seen: HashSet::new(),
         });
         Ok(())
+    }
+
+    /// The snapshot's last message: how many postings it sent.
+    pub fn end_snapshot(&mut self, count: i64) -> Result<(), String> {
+        match &mut self.snapshot {
+            None => Err("snapshot_end without snapshot_start".into()),
+            Some(s) if s.end.is_some() => Err("snapshot_end twice".into()),
+            Some(s) => {
+                s.end = Some(count);
+                Ok(())
+            }
+        }
     }
 
     /// Take one record; a full batch is written before this returns.
@@ -346,6 +373,9 @@ impl Ingest {
         let index = self.index;
         let intake = record::intake(p);
         if let Some(s) = &mut self.snapshot {
+            // A posting after snapshot_end counts too: the count no longer matches, and nothing
+            // is withdrawn.
+            s.received += 1;
             // A refused record of a snapshot still says the posting exists: its last good version
             // stays.
             let number = match &intake {
@@ -506,21 +536,37 @@ impl Ingest {
         Ok(())
     }
 
-    /// Write what is left; in full-snapshot mode, withdraw every posting the snapshot did not hold.
-    pub async fn finish(mut self) -> Result<pb::IngestSummary, sqlx::Error> {
+    /// Write what is left; in full-snapshot mode, withdraw every posting the snapshot did not hold
+    /// (only when it ended with snapshot_end and the count matches: else nothing is withdrawn and
+    /// the answer is the error).
+    pub async fn finish(mut self) -> Result<pb::IngestSummary, FinishError> {
         self.flush().await?;
         if let Some(s) = self.snapshot.take() {
-            self.withdraw_absent(s).await?;
+            match s.end {
+                Some(n) if n == s.received && s.received > 0 => self.withdraw_absent(s).await?,
+                Some(0) | None if s.received == 0 => {
+                    return Err(FinishError::Incomplete(
+                        "a full snapshot with no postings would withdraw every posting: refused"
+                            .into(),
+                    ));
+                }
+                Some(n) => {
+                    return Err(FinishError::Incomplete(format!(
+                        "snapshot_end says {n} postings but {} arrived: the snapshot is incomplete, nothing was withdrawn (the postings received were stored)",
+                        s.received
+                    )));
+                }
+                None => {
+                    return Err(FinishError::Incomplete(
+                        "the snapshot ended without snapshot_end: nothing was withdrawn (the postings received were stored)".into(),
+                    ));
+                }
+            }
         }
         let mut conn = self.store.db.pool().acquire().await?;
         self.summary.cursor = head(&mut conn).await?.to_string();
         self.summary.results.sort_by_key(|r| r.index);
         Ok(self.summary)
-    }
-
-    /// Whether the stream was a snapshot that held no posting at all (which would withdraw all).
-    pub fn empty_snapshot(&self) -> bool {
-        self.snapshot.as_ref().is_some_and(|s| s.seen.is_empty())
     }
 
     async fn withdraw_absent(&mut self, s: Snapshot) -> Result<(), sqlx::Error> {

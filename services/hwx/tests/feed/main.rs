@@ -65,6 +65,7 @@ impl Stack {
                 addr: any,
                 registration_url: format!("http://{}", reg.grpc.addr),
                 signing_key: String::new(),
+                max_exports: 4,
             },
             stopped.clone(),
         )
@@ -296,6 +297,18 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
         json!(["dispatch", "passive_smoking_measures"])
     );
     assert_eq!(results[1]["line"], 32);
+    // A snapshot body with a malformed line is abandoned: nothing withdrawn.
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings?snapshot_id=2026-11-28",
+        &[("Authorization", &auth)],
+        &ndjson(&[posting_line(0), "not json".into()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.json()["detail"].as_str().unwrap().contains("line 2"));
     // An organisation cannot ingest.
     let r = request_raw(
         s.gateway,
@@ -395,7 +408,41 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     std::fs::write(&other, hex::encode([9u8; 32])).unwrap();
     let (code, _) = verify(&dir.join("snapshot.ndjson"), &other);
     assert_eq!(code, 1);
+    // A record removed from an NDJSON snapshot, or its attribution edited, fails too.
+    let nd_lines: Vec<&str> = nd_text.lines().collect();
+    let mut fewer = nd_lines.clone();
+    fewer.remove(4);
+    let f = dir.join("fewer.ndjson");
+    std::fs::write(&f, fewer.join("\n")).unwrap();
+    let (code, out) = verify(&f, &key_file);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("held 30 records but the file has 29"), "{out}");
+    let f = dir.join("attribution.ndjson");
+    std::fs::write(&f, nd_text.replacen("ハローワーク（", "職業紹介所（", 1)).unwrap();
+    let (code, out) = verify(&f, &key_file);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("J4 attribution"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
+
+    // A J8 addition changes what this organisation downloads: a new ETag.
+    let number = hwx_job_feed::generate::posting_number(0, 5);
+    let r = s
+        .call(
+            "PUT",
+            &format!("/v1/feed/postings/{number}/addition"),
+            Some(&org),
+            Some(json!({"text": "面接対策あり", "employer_consented": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let again = s
+        .get("/v1/feed/snapshot", &org, &[("If-None-Match", &etag)])
+        .await;
+    assert_eq!(again.status, 200);
+    let etag = again.header("etag").unwrap().to_owned();
+    // A cursor from the future is refused: start from a snapshot.
+    let r = s.get("/v1/feed/changes?cursor=999999", &org, &[]).await;
+    assert_eq!(r.status, 400);
 
     // The change feed continues exactly from the snapshot's cursor.
     let mut closed: serde_json::Value = serde_json::from_str(&posting_line(3)).unwrap();
@@ -423,6 +470,14 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
         .get("/v1/feed/snapshot", &org, &[("If-None-Match", &etag)])
         .await;
     assert_eq!(moved.status, 200, "a new ETag once the feed moved");
+    let same = s
+        .get(
+            "/v1/feed/snapshot",
+            &org,
+            &[("If-None-Match", moved.header("etag").unwrap())],
+        )
+        .await;
+    assert_eq!(same.status, 304);
     s.stop().await;
 }
 
@@ -520,4 +575,41 @@ async fn sn1_a_suspended_organisation_gets_403_naming_the_rule() {
         String::from_utf8_lossy(&seen)
     );
     s.stop().await;
+}
+
+#[test]
+fn j5_a_shift_jis_download_with_characters_it_cannot_hold_still_verifies() {
+    use hwx_job_feed::record::{self, Intake, Served};
+    let signer = hwx_job_feed::signing::Signer::from_seed([3; 32]);
+    let mut p = hwx_job_feed::generate::posting(0, 8, 0);
+    p.work_content = "固定残業代 ¥30,000（20時間分）− 超過分は支給‾ 🙂 髙橋".into();
+    let Intake::Live(r) = record::intake(&p).unwrap() else {
+        panic!()
+    };
+    let content = r.canonical();
+    let hash = record::hash_hex(content.as_bytes());
+    let served = Served {
+        version: 1,
+        signature: signer.sign(&r.posting_number, 1, &hash),
+        content,
+        content_hash: hash,
+        key_id: signer.key_id().into(),
+        updated_at: Utc::now(),
+        addition: None,
+    };
+    let mut csv = record::csv_header();
+    record::write_csv_row(&served, &mut csv).unwrap();
+    let sjis = record::to_shift_jis(&csv);
+    let key = hwx_job_feed::signing::parse_public_key(&hex::encode(signer.public_key())).unwrap();
+    let report = hwx::feed::verify_reader(&sjis[..], Some(&key), |_| {}).unwrap();
+    assert_eq!(
+        (report.ok, report.failed.len()),
+        (1, 0),
+        "{:?}",
+        report.failed
+    );
+    // The same file with one character changed fails.
+    let tampered = record::to_shift_jis(&csv.replacen("30,000", "35,000", 1));
+    let report = hwx::feed::verify_reader(&tampered[..], Some(&key), |_| {}).unwrap();
+    assert_eq!(report.failed.len(), 1);
 }

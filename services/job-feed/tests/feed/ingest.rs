@@ -139,6 +139,42 @@ async fn j6_a_posting_absent_from_a_full_snapshot_becomes_a_tombstone() {
     // An empty snapshot would withdraw everything: refused.
     let e = f.ingest(Some("empty"), vec![]).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    // A snapshot that closes without snapshot_end, or with the wrong count, withdraws nothing.
+    let start = jf::IngestRequest {
+        item: Some(jf::ingest_request::Item::SnapshotStart(jf::SnapshotStart {
+            snapshot_id: "cut short".into(),
+        })),
+    };
+    let only_2 = jf::IngestRequest {
+        item: Some(jf::ingest_request::Item::Posting(ps[2].clone())),
+    };
+    for end in [None, Some(5)] {
+        let mut items = vec![start.clone(), only_2.clone()];
+        if let Some(count) = end {
+            items.push(jf::IngestRequest {
+                item: Some(jf::ingest_request::Item::SnapshotEnd(jf::SnapshotEnd {
+                    count,
+                })),
+            });
+        }
+        let e = f
+            .feed
+            .clone()
+            .ingest_postings(authed(&f.upstream, futures::stream::iter(items)))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(
+            e.message().contains("nothing was withdrawn"),
+            "{}",
+            e.message()
+        );
+    }
+    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM postings WHERE NOT withdrawn")
+        .fetch_one(f.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(live, 2, "2 and 3 stay live");
     // A posting that comes back is live again, as a new version.
     let s = f.ingest(None, vec![ps[4].clone()]).await.unwrap();
     assert_eq!(s.stored, 1);

@@ -82,6 +82,7 @@ impl Feed {
                 addr: any,
                 registration_url: format!("http://{}", reg_svc.grpc.addr),
                 signing_key: String::new(),
+                max_exports: 4,
             },
             stopped,
         )
@@ -265,9 +266,17 @@ impl Feed {
                 })),
             });
         }
+        let count = postings.len() as i64;
         items.extend(postings.into_iter().map(|p| jf::IngestRequest {
             item: Some(jf::ingest_request::Item::Posting(p)),
         }));
+        if snapshot.is_some() {
+            items.push(jf::IngestRequest {
+                item: Some(jf::ingest_request::Item::SnapshotEnd(jf::SnapshotEnd {
+                    count,
+                })),
+            });
+        }
         self.feed
             .clone()
             .ingest_postings(authed(&self.upstream, futures::stream::iter(items)))
