@@ -502,6 +502,9 @@ pub(crate) async fn access_log(
 pub struct IngestQuery {
     /// Set for a full snapshot: every posting the body does not hold is withdrawn.
     pub snapshot_id: Option<String>,
+    /// For a snapshot: how many postings the body holds. A body that ends early then withdraws
+    /// nothing.
+    pub count: Option<i64>,
 }
 
 /// What an ingest did.
@@ -646,8 +649,9 @@ pub(crate) async fn ingest(
     if snapshot.is_some() && broken.is_none() && !call.is_finished() {
         let _ = tx
             .send(jf::IngestRequest {
+                // The caller's own count when it gave one: the service compares it with what came.
                 item: Some(jf::ingest_request::Item::SnapshotEnd(jf::SnapshotEnd {
-                    count: sent,
+                    count: q.count.unwrap_or(sent),
                 })),
             })
             .await;
@@ -657,6 +661,12 @@ pub(crate) async fn ingest(
         .await
         .map_err(|_| Problem::from(tonic::Status::unavailable("ingest interrupted")))?;
     if let Some(why) = broken {
+        // The service's own refusal (who may ingest, limits, outages) comes first.
+        if let Err(e) = &outcome
+            && e.code() != tonic::Code::InvalidArgument
+        {
+            return Err(Problem::from(e.clone()));
+        }
         let done = match &outcome {
             Ok(s) => format!(
                 "{} stored, {} unchanged before it",

@@ -149,7 +149,16 @@ pub fn verify_reader(
             let rec = serde_json::from_str::<ServedJson>(&whole).map_err(|e| e.to_string());
             record_line(&mut report, 1, rec, key);
         }
-        // A snapshot says how many records it held: one removed or added shows here.
+        // A snapshot says how many records it held: one removed or added shows here, and a
+        // download cut short has no closing line at all.
+        let held = report.ok + report.failed.len() as u64;
+        if trailer.is_none() && held > 1 {
+            report.failed.push((
+                line_no,
+                String::new(),
+                "no closing {\"cursor\",\"records\"} line: the download is incomplete".into(),
+            ));
+        }
         if let Some((line, n)) = trailer {
             let held = report.ok + report.failed.len() as u64;
             if held != n {

@@ -116,14 +116,7 @@ impl JobFeed {
         };
         let rows = self.store.changes(cursor, limit, org).await?;
         if rows.is_empty() {
-            let head = self.store.head().await?;
-            if cursor > head {
-                // A cursor from another deployment, or from before a restore: the client must
-                // start again from a snapshot rather than wait for positions that mean nothing.
-                return Err(ServiceError::invalid(format!(
-                    "cursor {cursor} is ahead of the feed (at {head}): take a new snapshot and continue from its cursor"
-                )));
-            }
+            self.cursor_known(cursor).await?;
         }
         let changes = rows.iter().map(change).collect::<Result<Vec<_>, _>>()?;
         let next = rows.last().map_or(cursor, |r| r.seq);
@@ -140,6 +133,18 @@ impl JobFeed {
             changes,
             next_cursor: next.to_string(),
         }))
+    }
+
+    /// A cursor from another deployment, or from before a restore, is ahead of the feed: the
+    /// client must start again from a snapshot rather than wait for positions that mean nothing.
+    async fn cursor_known(&self, cursor: i64) -> Result<(), ServiceError> {
+        let head = self.store.head().await?;
+        if cursor > head {
+            return Err(ServiceError::invalid(format!(
+                "cursor {cursor} is ahead of the feed (at {head}): take a new snapshot and continue from its cursor"
+            )));
+        }
+        Ok(())
     }
 
     async fn do_get_posting(
@@ -283,6 +288,7 @@ impl JobFeed {
     ) -> Result<Response<Boxed<Change>>, ServiceError> {
         let (caller, org) = self.access.reader(&request).await?;
         let cursor = parse_cursor(&request.get_ref().cursor).map_err(invalid)?;
+        self.cursor_known(cursor).await?;
         let log = self
             .access
             .log(&caller, org, "watch", &format!("cursor={cursor}"), 0)
@@ -403,11 +409,9 @@ impl JobFeed {
                 Err(ExportError::Gone | ExportError::Refused) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "snapshot export failed");
-                    let _ = tx
-                        .send(Err(
-                            ServiceError::internal("the export failed; try again").into()
-                        ))
-                        .await;
+                    let failed = ServiceError::internal("the export failed; try again");
+                    let _ =
+                        tokio::time::timeout(export::STALLED, tx.send(Err(failed.into()))).await;
                 }
             }
         });

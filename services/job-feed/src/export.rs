@@ -17,7 +17,7 @@ const CHUNK_BYTES: usize = 256 * 1024;
 /// Posting messages per chunk of the gRPC format.
 const CHUNK_POSTINGS: usize = 200;
 /// A client that takes nothing for this long loses its download (and its database snapshot).
-const STALLED: std::time::Duration = std::time::Duration::from_secs(120);
+pub const STALLED: std::time::Duration = std::time::Duration::from_secs(120);
 /// Pages between two looks at the organisation's enrolment: a suspension also ends a download.
 const RECHECK_PAGES: u32 = 10;
 
@@ -179,18 +179,16 @@ async fn export_in(
         sink.text.push_str(&record::csv_header());
     }
     // The caller's J8 additions are part of what it downloads: they change the version too.
-    let (adds, changed): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT count(*), max(consented_at) FROM additions WHERE organisation_id = $1",
+    let (adds, digest): (i64, String) = sqlx::query_as(
+        "SELECT count(*), COALESCE(md5(string_agg(posting_number || ':' || text, '|' ORDER BY posting_number)), '')
+           FROM additions WHERE organisation_id = $1",
     )
     .bind(organisation)
     .fetch_one(&mut *conn)
     .await?;
     let mut first = sink.take();
     first.cursor = cursor.to_string();
-    first.version_tag = format!(
-        "{cursor}.{adds}.{}",
-        changed.map_or(0, |t| t.timestamp_micros())
-    );
+    first.version_tag = format!("{cursor}.{adds}.{}", &digest[..digest.len().min(12)]);
     sink.send(first).await?;
 
     let industries: Vec<String> = filter
@@ -232,7 +230,7 @@ async fn export_in(
         if pages.is_multiple_of(RECHECK_PAGES)
             && let Err(e) = access.may_read(organisation).await
         {
-            let _ = tx.send(Err(e.into())).await;
+            let _ = tokio::time::timeout(STALLED, tx.send(Err(e.into()))).await;
             return Err(ExportError::Refused);
         }
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!("FETCH {PAGE} FROM snapshot")))

@@ -309,6 +309,23 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     .unwrap();
     assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
     assert!(r.json()["detail"].as_str().unwrap().contains("line 2"));
+    // A snapshot body shorter than the count its sender announced withdraws nothing either.
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings?snapshot_id=2026-11-28&count=31",
+        &[("Authorization", &auth)],
+        &ndjson(&lines[..30]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was withdrawn")
+    );
     // An organisation cannot ingest.
     let r = request_raw(
         s.gateway,
@@ -422,6 +439,12 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     let (code, out) = verify(&f, &key_file);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("J4 attribution"), "{out}");
+    // A download cut short between records has no closing line: incomplete.
+    let f = dir.join("cut.ndjson");
+    std::fs::write(&f, nd_lines[..10].join("\n")).unwrap();
+    let (code, out) = verify(&f, &key_file);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("incomplete"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 
     // A J8 addition changes what this organisation downloads: a new ETag.
@@ -440,6 +463,24 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
         .await;
     assert_eq!(again.status, 200);
     let etag = again.header("etag").unwrap().to_owned();
+    // Its text changed, same count: a new ETag again.
+    s.call(
+        "PUT",
+        &format!("/v1/feed/postings/{number}/addition"),
+        Some(&org),
+        Some(json!({"text": "面接対策と履歴書添削あり", "employer_consented": true})),
+    )
+    .await;
+    let edited = s
+        .get("/v1/feed/snapshot", &org, &[("If-None-Match", &etag)])
+        .await;
+    assert_eq!(edited.status, 200);
+    let etag = edited.header("etag").unwrap().to_owned();
+    // The live stream refuses a future cursor too.
+    let r = s
+        .get("/v1/feed/changes/stream?cursor=999999", &org, &[])
+        .await;
+    assert_eq!(r.status, 400);
     // A cursor from the future is refused: start from a snapshot.
     let r = s.get("/v1/feed/changes?cursor=999999", &org, &[]).await;
     assert_eq!(r.status, 400);
