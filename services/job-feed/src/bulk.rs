@@ -55,6 +55,7 @@ pub fn copy_row(
         &r.industry_code,
         &r.employment_type,
         now,
+        &r.valid_until,
     ];
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {
@@ -67,7 +68,7 @@ pub fn copy_row(
 }
 
 const COLUMNS: &str = "posting_number, version, content, content_hash, signature, key_id,
-    prefecture_code, occupation_code, industry_code, employment_type, updated_at";
+    prefecture_code, occupation_code, industry_code, employment_type, updated_at, valid_until";
 
 /// Load one chunk of COPY rows (of the postings `numbers`); returns how many were new.
 pub async fn load_chunk(db: &Database, rows: &str, numbers: &[String]) -> Result<u64, sqlx::Error> {
@@ -95,7 +96,7 @@ pub async fn load_chunk(db: &Database, rows: &str, numbers: &[String]) -> Result
         "CREATE TEMP TABLE IF NOT EXISTS bulk_postings (
             posting_number text, version integer, content text, content_hash text, signature bytea,
             key_id text, prefecture_code text, occupation_code text, industry_code text,
-            employment_type text, updated_at timestamptz) ON COMMIT DELETE ROWS",
+            employment_type text, updated_at timestamptz, valid_until date) ON COMMIT DELETE ROWS",
     )
     .execute(&mut *tx)
     .await?;

@@ -1,6 +1,7 @@
 //! Believable postings for demos and load: real prefecture, occupation and industry codes, wage
-//! ranges by occupation, Japanese text. Deterministic: posting `i` of revision `r` is always the
-//! same, so a re-run is a no-op and a new revision changes about one posting in twenty.
+//! ranges by occupation, Japanese text. Deterministic within a month: posting `i` of revision `r`
+//! is the same all month (its dates follow the month), so a re-run is a no-op and a new revision
+//! changes about one posting in twenty.
 
 use hwx_proto::common::v1::Date;
 use hwx_proto::jobfeed::v1::{PostingContent, Wage};
@@ -228,12 +229,20 @@ pub fn posting(start: u64, i: u64, revision: u32) -> PostingContent {
         r.range(1, 30),
         r.range(1, 20)
     );
-    let received = chrono::NaiveDate::from_ymd_opt(2026, 11, 1)
-        .unwrap_or_default()
+    // Received in the two months before this month began, valid for four months: every
+    // generated posting is current all month, and a re-run within the month is a no-op.
+    let month = {
+        use chrono::Datelike;
+        let today = chrono::Utc::now()
+            .with_timezone(&hwx_rules::jst::JST)
+            .date_naive();
+        today.with_day(1).unwrap_or(today)
+    };
+    let received = month
         .checked_sub_days(chrono::Days::new(serial % 60))
         .unwrap_or_default();
     let valid_until = received
-        .checked_add_days(chrono::Days::new(89))
+        .checked_add_days(chrono::Days::new(120))
         .unwrap_or_default();
     let date = |d: chrono::NaiveDate| {
         use chrono::Datelike;

@@ -19,6 +19,7 @@ use hwx_platform::clock::SharedClock;
 use hwx_platform::db::{Database, Migration};
 use hwx_platform::events::{ConsumerSpec, Events, Relay};
 use hwx_platform::grpc::{self, Running};
+use hwx_platform::leader::{Election, Elector};
 use hwx_proto::jobfeed::v1::job_feed_service_server::JobFeedServiceServer;
 use tokio::sync::{broadcast, watch};
 
@@ -35,10 +36,44 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "job_feed",
         sql: include_str!("../migrations/0100_job_feed.sql"),
     },
+    Migration {
+        version: 101,
+        name: "valid_until",
+        sql: include_str!("../migrations/0101_valid_until.sql"),
+    },
 ];
 
 /// The durable consumer of registration's events.
 pub const CONSUMER: &str = "job-feed-enrolments";
+
+/// How often postings past their `valid_until` are withdrawn. Ingest already refuses to serve an
+/// expired posting; the hour bounds how long one stays live after its last day.
+pub const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
+
+/// The expiry sweep, on one replica at a time.
+async fn expiry_loop(store: store::Store, clock: SharedClock, mut shutdown: watch::Receiver<bool>) {
+    // A Lease inside Kubernetes, a Postgres advisory lock elsewhere.
+    let mut leader = Election::new("job-feed-expiry", &store.db, clock.clone()).await;
+    loop {
+        if leader.acquire().await {
+            let started = std::time::Instant::now();
+            let today = clock.now_jst().date_naive();
+            match store.withdraw_expired(today, clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    withdrawn = n,
+                    "J6: postings past their valid_until withdrawn"
+                ),
+                Err(e) => tracing::warn!(error = %e, "expiry sweep failed; next hour again"),
+            }
+            hwx_platform::metrics::sweep("posting_expiry", started.elapsed().as_secs_f64());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EXPIRY_EVERY) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
 
 /// How the service is set up.
 #[derive(Debug, Clone)]
@@ -100,8 +135,10 @@ pub async fn serve(
         shutdown.clone(),
     ));
     let key_id = signer.key_id().to_owned();
+    let store = store::Store { db, signer };
+    tokio::spawn(expiry_loop(store.clone(), clock.clone(), shutdown.clone()));
     let feed = JobFeed {
-        store: store::Store { db, signer },
+        store,
         access,
         clock,
         shutdown: shutdown.clone(),

@@ -57,6 +57,11 @@ pub struct PostingRecord {
 }
 
 impl PostingRecord {
+    /// The last day the posting is valid (checked at intake, so always a date).
+    pub fn valid_until_date(&self) -> chrono::NaiveDate {
+        chrono::NaiveDate::parse_from_str(&self.valid_until, "%Y-%m-%d").unwrap_or_default()
+    }
+
     /// The canonical bytes (J5).
     pub fn canonical(&self) -> String {
         // A struct of strings, numbers and booleans always serialises.

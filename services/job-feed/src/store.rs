@@ -26,6 +26,9 @@ use crate::signing::Signer;
 pub const POSTING_PUBLISHED: &str = "hwx.jobfeed.posting.published";
 pub const POSTING_WITHDRAWN: &str = "hwx.jobfeed.posting.withdrawn";
 
+/// Why a posting past its `valid_until` was withdrawn.
+pub const EXPIRED: &str = "past its valid_until";
+
 /// Records per ingest transaction.
 pub const BATCH: usize = 500;
 
@@ -166,6 +169,7 @@ struct Upserts {
     occupations: Vec<String>,
     industries: Vec<String>,
     employment: Vec<String>,
+    valid_until: Vec<chrono::NaiveDate>,
 }
 
 impl Upserts {
@@ -186,6 +190,7 @@ impl Upserts {
         self.occupations.push(r.occupation_code.clone());
         self.industries.push(r.industry_code.clone());
         self.employment.push(r.employment_type.clone());
+        self.valid_until.push(r.valid_until_date());
     }
 
     async fn write(
@@ -199,16 +204,19 @@ impl Upserts {
         }
         sqlx::query(
             "INSERT INTO postings (posting_number, version, seq, withdrawn, withdrawn_reason, content, content_hash,
-                                   signature, key_id, prefecture_code, occupation_code, industry_code, employment_type, updated_at)
-             SELECT n, v, nextval('feed_seq'), false, NULL, c, h, s, $10, p, o, i, e, $11
-               FROM UNNEST($1::text[], $2::int[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[])
-                    AS t(n, v, c, h, s, p, o, i, e)
+                                   signature, key_id, prefecture_code, occupation_code, industry_code, employment_type,
+                                   updated_at, valid_until)
+             SELECT n, v, nextval('feed_seq'), false, NULL, c, h, s, $10, p, o, i, e, $11, u
+               FROM UNNEST($1::text[], $2::int[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[],
+                           $9::text[], $12::date[])
+                    AS t(n, v, c, h, s, p, o, i, e, u)
              ON CONFLICT (posting_number) DO UPDATE SET
                version = EXCLUDED.version, seq = EXCLUDED.seq, withdrawn = false, withdrawn_reason = NULL,
                content = EXCLUDED.content, content_hash = EXCLUDED.content_hash, signature = EXCLUDED.signature,
                key_id = EXCLUDED.key_id, prefecture_code = EXCLUDED.prefecture_code,
                occupation_code = EXCLUDED.occupation_code, industry_code = EXCLUDED.industry_code,
-               employment_type = EXCLUDED.employment_type, updated_at = EXCLUDED.updated_at",
+               employment_type = EXCLUDED.employment_type, updated_at = EXCLUDED.updated_at,
+               valid_until = EXCLUDED.valid_until",
         )
         .bind(&self.numbers)
         .bind(&self.versions)
@@ -221,6 +229,7 @@ impl Upserts {
         .bind(&self.employment)
         .bind(key_id)
         .bind(now)
+        .bind(&self.valid_until)
         .execute(tx)
         .await?;
         Ok(())
@@ -387,6 +396,15 @@ impl Ingest {
                 s.seen.insert(k);
             }
         }
+        let today = self.now.with_timezone(&hwx_rules::jst::JST).date_naive();
+        let intake = match intake {
+            // Past its last day it is no longer provided: a tombstone, like a closed one.
+            Ok(Intake::Live(r)) if r.valid_until_date() < today => Ok(Intake::Close {
+                posting_number: r.posting_number.clone(),
+                reason: EXPIRED.into(),
+            }),
+            other => other,
+        };
         match intake {
             Err(r) => {
                 self.summary.refused += 1;
@@ -620,6 +638,39 @@ impl Ingest {
             }
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// Withdraw every live posting whose last valid day is before `today` (J6), a batch per
+    /// transaction under the feed lock; returns how many.
+    pub async fn withdraw_expired(
+        &self,
+        today: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
+        let mut total = 0;
+        loop {
+            let mut tx = self.db.pool().begin().await?;
+            lock_feed(&mut tx).await?;
+            let numbers: Vec<String> = sqlx::query_scalar(
+                "SELECT posting_number FROM postings WHERE NOT withdrawn AND valid_until < $1 LIMIT $2",
+            )
+            .bind(today)
+            .bind((BATCH * 4) as i64)
+            .fetch_all(&mut *tx)
+            .await?;
+            if numbers.is_empty() {
+                return Ok(total);
+            }
+            let reasons = vec![EXPIRED.to_owned(); numbers.len()];
+            let mut outbox = Outbox::default();
+            let done = withdraw(&mut tx, &numbers, &reasons, None, now, &mut outbox).await?;
+            outbox.stage(&mut tx).await?;
+            notify_feed(&mut tx).await?;
+            tx.commit().await?;
+            total += done.len() as u64;
+        }
     }
 }
 

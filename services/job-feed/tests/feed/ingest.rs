@@ -324,3 +324,58 @@ async fn a_snapshot_that_breaks_off_keeps_its_whole_batches_and_withdraws_nothin
     assert_eq!(withdrawn, 0, "an unfinished snapshot withdraws nothing");
     f.stop().await;
 }
+
+#[tokio::test]
+async fn j6_a_posting_past_its_valid_until_is_withdrawn_by_the_sweep_and_at_ingest() {
+    let f = Feed::start().await;
+    let (org, _) = f.approved_org("expiry@example.jp").await;
+    let day = |s: &str| {
+        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        use chrono::Datelike;
+        Some(hwx_proto::common::v1::Date {
+            year: d.year(),
+            month: d.month() as i32,
+            day: d.day() as i32,
+        })
+    };
+    let mut ends_soon = posting(1);
+    ends_soon.received_on = day("2026-11-01");
+    ends_soon.valid_until = day("2026-11-30");
+    let lasting = posting(2);
+    let s = f
+        .ingest(None, vec![ends_soon.clone(), lasting])
+        .await
+        .unwrap();
+    assert_eq!(s.stored, 2);
+    let cursor = s.cursor;
+    // Two days after its last day (the clock starts on 2026-11-27).
+    f.clock.advance(chrono::Duration::days(5));
+    let store = hwx_job_feed::store::Store {
+        db: f.db.clone(),
+        signer: hwx_job_feed::signing::Signer::load(&f.db, "")
+            .await
+            .unwrap(),
+    };
+    let now = chrono::Utc::now();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    assert_eq!(store.withdraw_expired(today, now).await.unwrap(), 1);
+    assert_eq!(
+        store.withdraw_expired(today, now).await.unwrap(),
+        0,
+        "idempotent"
+    );
+    let page = f.changes(&org, &cursor, 10).await.unwrap();
+    assert_eq!(
+        page.changes
+            .iter()
+            .map(|c| c.change.clone())
+            .collect::<Vec<_>>(),
+        [Some(jf::change::Change::Tombstone(
+            ends_soon.posting_number.clone()
+        ))]
+    );
+    // Sent again after its last day, it is not provided again.
+    let s = f.ingest(None, vec![ends_soon]).await.unwrap();
+    assert_eq!((s.stored, s.withdrawn, s.unchanged), (0, 0, 1));
+    f.stop().await;
+}
