@@ -170,6 +170,32 @@ impl From<ServiceError> for tonic::Status {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value (scheme in any case, token not empty).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The bearer token a gRPC call carries in its `authorization` metadata.
+pub fn bearer<T>(request: &tonic::Request<T>) -> Option<String> {
+    let value = request.metadata().get("authorization")?.to_str().ok()?;
+    bearer_token(value).map(str::to_owned)
+}
+
+/// An instant as a protobuf timestamp.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// A protobuf timestamp as an instant (none when out of range).
+pub fn instant(t: &prost_types::Timestamp) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
+}
+
 /// Put the current trace context into an outgoing gRPC request.
 pub fn inject_trace<T>(request: &mut tonic::Request<T>) {
     if let Some(tp) = crate::telemetry::current_traceparent()

@@ -22,6 +22,23 @@ pub fn nats_url() -> String {
     std::env::var("HWX_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
+/// Publish one event on `events` as a service's relay would (with a fresh `Nats-Msg-Id`), and
+/// wait for JetStream's ack: for tests and benchmarks that play another service.
+pub async fn publish(
+    events: &Events,
+    subject: &str,
+    payload: Vec<u8>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
+    events
+        .jetstream()
+        .publish_with_headers(events.subject(subject), headers, payload.into())
+        .await?
+        .await?;
+    Ok(())
+}
+
 /// One test's private corner of the real servers.
 #[derive(Debug)]
 pub struct TestEnv {

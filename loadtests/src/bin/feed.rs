@@ -475,7 +475,7 @@ async fn bench(
             status: hwx_proto::common::v1::EnrolmentStatus::Suspended as i32,
             rule: "SN1".into(),
         };
-        publish(
+        hwx_testkit::publish(
             &events,
             "hwx.registration.enrolment.ended",
             suspend.encode_to_vec(),
@@ -494,7 +494,7 @@ async fn bench(
             valid_until: None,
             approved_by: String::new(),
         };
-        publish(
+        hwx_testkit::publish(
             &events,
             "hwx.registration.org.approved",
             approve.encode_to_vec(),
@@ -509,20 +509,5 @@ async fn bench(
         "access cut, suspension published on NATS → the live stream ends (20 rounds): p50 {k50:.1} ms, max {k99:.1} ms (aim < 1 s)"
     );
     drop(server);
-    Ok(())
-}
-
-async fn publish(
-    events: &hwx_platform::events::Events,
-    subject: &str,
-    payload: Vec<u8>,
-) -> Result<(), Error> {
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
-    events
-        .jetstream()
-        .publish_with_headers(events.subject(subject), headers, payload.into())
-        .await?
-        .await?;
     Ok(())
 }

@@ -43,7 +43,8 @@ fn served(p: jf::Posting) -> ServedJson {
         }),
         updated_at: p
             .updated_at
-            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+            .as_ref()
+            .and_then(hwx_platform::grpc::instant)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
             .unwrap_or_default(),
     }
@@ -263,10 +264,7 @@ pub(crate) async fn snapshot(
             let t = chrono::DateTime::parse_from_rfc3339(v).map_err(|_| {
                 Problem::bad_request(format!("updated_since {v:?}: an RFC 3339 instant"))
             })?;
-            Some(prost_types::Timestamp {
-                seconds: t.timestamp(),
-                nanos: t.timestamp_subsec_nanos() as i32,
-            })
+            Some(hwx_platform::grpc::timestamp(t.to_utc()))
         }
     };
     let req = jf::ExportSnapshotRequest {
@@ -488,9 +486,8 @@ pub(crate) async fn access_log(
                 records: e.records,
                 at: e
                     .at
-                    .and_then(|t| {
-                        chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
-                    })
+                    .as_ref()
+                    .and_then(hwx_platform::grpc::instant)
                     .map(|t| t.to_rfc3339())
                     .unwrap_or_default(),
             })

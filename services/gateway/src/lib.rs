@@ -205,12 +205,8 @@ const CALLER_CACHE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The rate-limit bucket of a bearer token: its organisation, else its account. An unknown token
 /// gets a bucket of its own; the service will refuse it anyway.
-/// The token of an `Authorization` header, read exactly as the services read it.
-pub(crate) fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
+/// The token of an `Authorization` header, read as the job feed reads it.
+pub(crate) use hwx_platform::grpc::bearer_token;
 
 async fn rate_key(state: &AppState, token: &str) -> Option<String> {
     if let Some((key, at)) = state

@@ -55,13 +55,6 @@ pub struct Access {
     pub feed: watch::Receiver<u64>,
 }
 
-fn bearer<T>(request: &tonic::Request<T>) -> Option<String> {
-    let value = request.metadata().get("authorization")?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
-}
-
 impl Access {
     pub fn new(
         db: Database,
@@ -87,7 +80,7 @@ impl Access {
 
     /// Who calls, from the bearer token.
     pub async fn caller<T>(&self, request: &tonic::Request<T>) -> Result<Caller, ServiceError> {
-        let token = bearer(request).ok_or_else(|| {
+        let token = hwx_platform::grpc::bearer(request).ok_or_else(|| {
             ServiceError::unauthenticated("log in first: send authorization: Bearer <token>")
         })?;
         if let Some((c, at)) = self
@@ -238,7 +231,7 @@ pub async fn enrolment(
 fn occurred(meta: &Option<ev::EventMeta>) -> DateTime<Utc> {
     meta.as_ref()
         .and_then(|m| m.occurred_at.as_ref())
-        .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .and_then(hwx_platform::grpc::instant)
         .unwrap_or_else(Utc::now)
 }
 

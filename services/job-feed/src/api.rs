@@ -48,11 +48,16 @@ fn change(row: &FeedRow) -> Result<Change, ServiceError> {
     } else {
         Change {
             cursor,
-            change: Some(change::Change::Upsert(row.served.to_proto().map_err(
-                |e| ServiceError::internal(format!("stored posting unreadable: {e}")),
-            )?)),
+            change: Some(change::Change::Upsert(posting(row)?)),
         }
     })
+}
+
+/// A stored posting as the API serves it.
+fn posting(row: &FeedRow) -> Result<Posting, ServiceError> {
+    row.served
+        .to_proto()
+        .map_err(|e| ServiceError::internal(format!("stored posting unreadable: {e}")))
 }
 
 fn invalid(e: String) -> ServiceError {
@@ -165,9 +170,7 @@ impl JobFeed {
             );
         }
         self.access.log(&caller, org, "posting", &number, 1).await?;
-        Ok(Response::new(row.served.to_proto().map_err(|e| {
-            ServiceError::internal(format!("stored posting unreadable: {e}"))
-        })?))
+        Ok(Response::new(posting(&row)?))
     }
 
     async fn do_set_addition(
@@ -211,9 +214,7 @@ impl JobFeed {
             .posting(&number, org)
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("no posting {number}")))?;
-        Ok(Response::new(row.served.to_proto().map_err(|e| {
-            ServiceError::internal(format!("stored posting unreadable: {e}"))
-        })?))
+        Ok(Response::new(posting(&row)?))
     }
 
     async fn do_list_access_log(
@@ -273,10 +274,7 @@ impl JobFeed {
                     action,
                     detail,
                     records,
-                    at: Some(prost_types::Timestamp {
-                        seconds: at.timestamp(),
-                        nanos: at.timestamp_subsec_nanos() as i32,
-                    }),
+                    at: Some(hwx_platform::grpc::timestamp(at)),
                 })
                 .collect(),
         }))

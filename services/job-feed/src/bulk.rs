@@ -11,7 +11,7 @@ use hwx_proto::jobfeed::v1::PostingContent;
 
 use crate::record::{self, Intake};
 use crate::signing::Signer;
-use crate::store::lock_feed;
+use crate::store::{lock_feed, notify_feed};
 
 /// Postings per COPY transaction.
 pub const CHUNK: u64 = 20_000;
@@ -86,9 +86,7 @@ pub async fn load_chunk(db: &Database, rows: &str, numbers: &[String]) -> Result
             .await?;
         copy.send(rows.as_bytes()).await?;
         let inserted = copy.finish().await?;
-        sqlx::query("SELECT pg_notify('hwx_feed_' || current_schema(), '')")
-            .execute(&mut *tx)
-            .await?;
+        notify_feed(&mut tx).await?;
         tx.commit().await?;
         return Ok(inserted);
     }
@@ -112,9 +110,7 @@ pub async fn load_chunk(db: &Database, rows: &str, numbers: &[String]) -> Result
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    sqlx::query("SELECT pg_notify('hwx_feed_' || current_schema(), '')")
-        .execute(&mut *tx)
-        .await?;
+    notify_feed(&mut tx).await?;
     tx.commit().await?;
     Ok(inserted)
 }

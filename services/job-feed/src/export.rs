@@ -48,7 +48,7 @@ impl Filter {
             updated_since: r
                 .updated_since
                 .as_ref()
-                .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)),
+                .and_then(hwx_platform::grpc::instant),
         }
     }
 

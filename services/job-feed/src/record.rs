@@ -73,7 +73,7 @@ impl PostingRecord {
         hash_hex(self.canonical().as_bytes())
     }
 
-    /// The record of a served posting message (the inverse of [`Self::to_proto`]).
+    /// The record of a posting message, field for field (the inverse of [`Self::to_proto`]).
     pub fn from_stored(p: &pb::PostingContent) -> Self {
         let w = p.wage.clone().unwrap_or_default();
         PostingRecord {
@@ -366,44 +366,14 @@ pub fn intake(p: &pb::PostingContent) -> Result<Intake, Refusal> {
     if !problems.is_empty() {
         return Err(refuse(None, vec![], problems.join("; ")));
     }
+    // Checked: the record is the message as sent, with the number trimmed, renewal stated only
+    // for fixed terms and the wage range never upside down.
     let fixed_term = p.fixed_term.unwrap_or_default();
     Ok(Intake::Live(Box::new(PostingRecord {
         posting_number: number,
-        employer_name: p.employer_name.clone(),
-        establishment_number: p.establishment_number.clone(),
-        title: p.title.clone(),
-        work_content: p.work_content.clone(),
-        work_content_change_scope: p.work_content_change_scope.clone(),
-        occupation_code: p.occupation_code.clone(),
-        industry_code: p.industry_code.clone(),
-        prefecture_code: p.prefecture_code.clone(),
-        workplace: p.workplace.clone(),
-        workplace_change_scope: p.workplace_change_scope.clone(),
-        employment_type: p.employment_type.clone(),
-        contract_period: p.contract_period.clone(),
-        fixed_term,
         renewable: if fixed_term { p.renewable } else { None },
-        renewal_cap: p.renewal_cap.clone(),
-        trial_period: p.trial_period.clone(),
-        hours_start: p.hours_start.clone(),
-        hours_end: p.hours_end.clone(),
-        overtime: p.overtime.clone(),
-        breaks: p.breaks.clone(),
-        days_off: p.days_off.clone(),
-        wage_type: wage.r#type.clone(),
-        wage_min_yen: wage.min_yen,
         wage_max_yen: wage.max_yen.max(wage.min_yen),
-        fixed_overtime_pay: wage.fixed_overtime_pay.unwrap_or_default(),
-        fixed_overtime_details: wage.fixed_overtime_details.clone(),
-        health_insurance: p.health_insurance.unwrap_or_default(),
-        pension_insurance: p.pension_insurance.unwrap_or_default(),
-        workers_accident_insurance: p.workers_accident_insurance.unwrap_or_default(),
-        employment_insurance: p.employment_insurance.unwrap_or_default(),
-        dispatch: p.dispatch.unwrap_or_default(),
-        passive_smoking_measures: p.passive_smoking_measures.clone(),
-        received_on: received.unwrap_or_default(),
-        valid_until: valid_until.unwrap_or_default(),
-        receiving_office: p.receiving_office.clone(),
+        ..PostingRecord::from_stored(p)
     })))
 }
 
@@ -457,10 +427,7 @@ impl Served {
             content_hash: self.content_hash.clone(),
             signature: self.signature.clone(),
             organisation_addition: addition,
-            updated_at: Some(prost_types::Timestamp {
-                seconds: self.updated_at.timestamp(),
-                nanos: self.updated_at.timestamp_subsec_nanos() as i32,
-            }),
+            updated_at: Some(hwx_platform::grpc::timestamp(self.updated_at)),
             key_id: self.key_id.clone(),
             organisation_addition_label: label,
         })

@@ -45,7 +45,7 @@ pub async fn lock_feed(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
 }
 
 /// Wake every watcher of this schema's feed when the transaction commits.
-async fn notify_feed(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+pub async fn notify_feed(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify('hwx_feed_' || current_schema(), '')")
         .execute(&mut *tx)
         .await?;
@@ -107,10 +107,7 @@ impl Outbox {
             id,
             Some(ev::EventMeta {
                 event_id: id.to_string(),
-                occurred_at: Some(prost_types::Timestamp {
-                    seconds: now.timestamp(),
-                    nanos: now.timestamp_subsec_nanos() as i32,
-                }),
+                occurred_at: Some(hwx_platform::grpc::timestamp(now)),
                 producer: "job-feed".into(),
             }),
         )
@@ -487,13 +484,12 @@ impl Ingest {
         let mut closes: Vec<(i64, String, String)> = Vec::new();
         let mut stored = 0;
         let mut unchanged = 0;
-        for (_idx, intake, hashed) in prepared {
+        for (idx, intake, hashed) in prepared {
             match (intake, hashed) {
                 (Intake::Live(r), Some((content, hash))) => {
                     let version = match existing.get(&r.posting_number) {
-                        Some((v, h, false)) if *h == hash => {
+                        Some((_, h, false)) if *h == hash => {
                             // J5: the same content again is no new version and no event.
-                            let _ = v;
                             unchanged += 1;
                             continue;
                         }
@@ -512,7 +508,7 @@ impl Ingest {
                     },
                     _,
                 ) => match existing.get(&posting_number) {
-                    Some((_, _, false)) => closes.push((_idx, posting_number, reason)),
+                    Some((_, _, false)) => closes.push((idx, posting_number, reason)),
                     // Unknown or already withdrawn: nothing to do.
                     _ => unchanged += 1,
                 },

@@ -248,10 +248,7 @@ pub fn enrolment_proto(s: &str) -> i32 {
 }
 
 pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> Option<prost_types::Timestamp> {
-    Some(prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    })
+    Some(hwx_platform::grpc::timestamp(t))
 }
 
 /// Offset paging: the token is the offset of the next page.

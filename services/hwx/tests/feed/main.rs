@@ -573,20 +573,13 @@ async fn sn1_a_suspended_organisation_gets_403_naming_the_rule() {
         status: common::EnrolmentStatus::Suspended as i32,
         rule: "SN1".into(),
     };
-    let events = s.env.events();
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
-    events
-        .jetstream()
-        .publish_with_headers(
-            events.subject("hwx.registration.enrolment.ended"),
-            headers,
-            e.encode_to_vec().into(),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    hwx_testkit::publish(
+        &s.env.events(),
+        "hwx.registration.enrolment.ended",
+        e.encode_to_vec(),
+    )
+    .await
+    .unwrap();
     let mut last = None;
     for _ in 0..400 {
         let r = s.get("/v1/feed/snapshot", &org, &[]).await;

@@ -305,15 +305,7 @@ impl Feed {
 
     /// Publish an event as registration (or compliance through it) would.
     pub async fn announce(&self, subject: &str, payload: Vec<u8>) {
-        let id = Uuid::now_v7();
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", id.to_string().as_str());
-        let events = self.env.events();
-        events
-            .jetstream()
-            .publish_with_headers(events.subject(subject), headers, payload.into())
-            .await
-            .unwrap()
+        hwx_testkit::publish(&self.env.events(), subject, payload)
             .await
             .unwrap();
     }
