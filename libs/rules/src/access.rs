@@ -39,6 +39,23 @@ pub fn service_access(service: Service, enrolment: Option<EnrolmentStatus>) -> R
     }
 }
 
+/// Whether approving an application may make the organisation's enrolment in a service active:
+/// a decision on an application never lifts a sanction (SN1 suspension, SN2 revocation); only the
+/// sanction's own end does.
+pub fn approval_allowed(current: Option<EnrolmentStatus>) -> Result<()> {
+    match current {
+        Some(EnrolmentStatus::Suspended) => Err(RulesError::invalid(
+            RuleId::SN1,
+            "the organisation's use is suspended (停止中): no approval until it is lifted",
+        )),
+        Some(EnrolmentStatus::Revoked) => Err(RulesError::invalid(
+            RuleId::SN2,
+            "the organisation's use was revoked",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// SK6e: whether seeker information provided to an organisation must be deleted because it no
 /// longer uses S-SEEKER.
 pub fn seeker_data_must_go(enrolment: EnrolmentStatus) -> bool {

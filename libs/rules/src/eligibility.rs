@@ -128,6 +128,23 @@ pub struct EligibilityQuery {
     pub on: NaiveDate,
 }
 
+/// E1: whether `kind` and `school` describe an organisation at all: a K3 is a school and says which
+/// kind (Art. 33-2(1)(i)(ii)); no other kind is a school. Checked at registration and again at
+/// every application.
+pub fn organisation_kind(kind: OrgKind, school: Option<School>) -> Result<()> {
+    match (kind, school) {
+        (OrgKind::K3, None) => Err(RulesError::invalid(
+            RuleId::E1,
+            "a K3 organisation is a school: give the kind of school",
+        )),
+        (OrgKind::K3, Some(_)) | (_, None) => Ok(()),
+        (kind, Some(_)) => Err(RulesError::invalid(
+            RuleId::E1,
+            format!("a school kind is given for a {kind:?} organisation, which is not a school"),
+        )),
+    }
+}
+
 /// The answer: eligible, or every rule that refuses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Eligibility {
@@ -141,27 +158,11 @@ pub struct Eligibility {
 /// only new admission (「新規に対象としない」), so only a use application; E3 asks for placements
 /// at use and renewal (「利用申請日（更新申請時を含む）」); E5 is the renewal case of E3.
 pub fn eligibility(q: &EligibilityQuery) -> Result<Eligibility> {
+    organisation_kind(q.kind, q.school)?;
     let mut failed = Vec::new();
-    if q.kind == OrgKind::K3 {
-        match q.school {
-            None => {
-                return Err(RulesError::invalid(
-                    RuleId::E1,
-                    "a K3 organisation is a school: give the kind of school",
-                ));
-            }
-            // E1 excludes junior high and high schools from every service of the terms.
-            Some(School::High | School::JuniorHigh) => failed.push(RuleId::E1),
-            Some(_) => {}
-        }
-    } else if q.school.is_some() {
-        return Err(RulesError::invalid(
-            RuleId::E1,
-            format!(
-                "a school kind is given for a {:?} organisation, which is not a school",
-                q.kind
-            ),
-        ));
+    // E1 excludes junior high and high schools from every service of the terms.
+    if matches!(q.school, Some(School::High | School::JuniorHigh)) {
+        failed.push(RuleId::E1);
     }
     let kind = q.application;
     if kind == ApplicationKind::Withdrawal {

@@ -30,6 +30,22 @@ impl RateLimit {
         self.per / i32::try_from(self.requests.max(1)).unwrap_or(i32::MAX)
     }
 
+    /// X2 across replicas: the cell after `n` requests that another replica admitted, as if they had
+    /// arrived here at `now` (admitted already: no check, only their cost).
+    pub fn charge(
+        &self,
+        tat: Option<DateTime<FixedOffset>>,
+        now: DateTime<FixedOffset>,
+        n: u32,
+    ) -> DateTime<FixedOffset> {
+        let tat = tat.map_or(now, |t| t.max(now));
+        i32::try_from(n)
+            .ok()
+            .and_then(|n| self.interval().checked_mul(n))
+            .and_then(|cost| tat.checked_add_signed(cost))
+            .unwrap_or(tat)
+    }
+
     /// X2: decide one request at `now`, given the stored theoretical arrival time (`None` at first).
     pub fn check(
         &self,

@@ -274,6 +274,27 @@ fn x2_rate_limit_with_burst_and_retry_after() {
 }
 
 #[test]
+fn x2_requests_admitted_by_another_replica_use_up_the_same_cell() {
+    let limit = RateLimit {
+        requests: 10,
+        per: Duration::seconds(1),
+        burst: 3,
+    };
+    let t0 = at("2026-11-28T10:00:00+09:00");
+    // Two requests admitted elsewhere: here only one of the burst of three is left.
+    let tat = Some(limit.charge(None, t0, 2));
+    let r = limit.check(tat, t0);
+    assert!(r.allowed);
+    assert!(!limit.check(Some(r.next_tat), t0).allowed);
+    // A cell in the past is charged from now, not from then.
+    let old = t0 - Duration::seconds(10);
+    assert_eq!(
+        limit.charge(Some(old), t0, 1),
+        t0 + Duration::milliseconds(100)
+    );
+}
+
+#[test]
 fn rp1_rp2_rp3_report_figures() {
     let zero_job = ReportFigures {
         hires: Some(0),
@@ -308,5 +329,25 @@ fn rp1_rp2_rp3_report_figures() {
     assert_eq!(
         report::missing_figures(Service::Seeker, OrgKind::K4, &ReportFigures::default()),
         vec![("new_applications", RuleId::RP2)]
+    );
+}
+
+#[test]
+fn sn1_sn2_an_approval_never_lifts_a_sanction() {
+    assert!(access::approval_allowed(None).is_ok());
+    assert!(access::approval_allowed(Some(EnrolmentStatus::Active)).is_ok());
+    assert!(access::approval_allowed(Some(EnrolmentStatus::Withdrawn)).is_ok());
+    assert!(access::approval_allowed(Some(EnrolmentStatus::Expired)).is_ok());
+    assert_eq!(
+        access::approval_allowed(Some(EnrolmentStatus::Suspended))
+            .unwrap_err()
+            .rule(),
+        RuleId::SN1
+    );
+    assert_eq!(
+        access::approval_allowed(Some(EnrolmentStatus::Revoked))
+            .unwrap_err()
+            .rule(),
+        RuleId::SN2
     );
 }

@@ -187,3 +187,15 @@ fn e2_e3_apply_by_application_kind() {
     r.improvement_order = true;
     assert_eq!(rules(&r), vec![]);
 }
+
+#[test]
+fn e1_organisation_kind_at_registration() {
+    use hwx_rules::eligibility::organisation_kind;
+    assert!(organisation_kind(OrgKind::K3, Some(School::University)).is_ok());
+    assert!(organisation_kind(OrgKind::K1, None).is_ok());
+    let no_school = organisation_kind(OrgKind::K3, None).unwrap_err();
+    assert_eq!(no_school.rule(), RuleId::E1);
+    assert!(no_school.to_string().contains("give the kind of school"));
+    let not_a_school = organisation_kind(OrgKind::K2, Some(School::High)).unwrap_err();
+    assert_eq!(not_a_school.rule(), RuleId::E1);
+}
