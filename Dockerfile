@@ -9,13 +9,14 @@ COPY proto ./proto
 COPY libs/rules/Cargo.toml libs/rules/
 COPY libs/proto/Cargo.toml libs/proto/build.rs libs/proto/
 COPY libs/platform/Cargo.toml libs/platform/
+COPY libs/posting/Cargo.toml libs/posting/
 COPY libs/testkit/Cargo.toml libs/testkit/
 COPY services/registration/Cargo.toml services/registration/
 COPY services/job-feed/Cargo.toml services/job-feed/
 COPY services/gateway/Cargo.toml services/gateway/
 COPY services/hwx/Cargo.toml services/hwx/
 COPY loadtests/Cargo.toml loadtests/
-RUN for d in libs/rules libs/proto libs/platform libs/testkit services/registration services/job-feed services/gateway loadtests; do \
+RUN for d in libs/rules libs/proto libs/platform libs/posting libs/testkit services/registration services/job-feed services/gateway loadtests; do \
         mkdir -p $d/src && echo '' > $d/src/lib.rs; \
     done \
     && mkdir -p services/hwx/src loadtests/src/bin \

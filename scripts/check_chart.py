@@ -79,8 +79,51 @@ def check_hardening(docs, label):
                 fail(f"{label}: {name} does not run `hwx serve <role>`")
 
 
+def registry():
+    """The services the binary has (`hwx services --json`), when a built binary is at hand."""
+    import json
+    import os
+    import subprocess
+
+    candidates = [os.environ.get("HWX_BIN", "")]
+    target = os.environ.get("CARGO_TARGET_DIR", str(pathlib.Path.home() / ".cache" / "hwx-target"))
+    candidates += [f"{target}/debug/hwx", f"{target}/release/hwx"]
+    for binary in candidates:
+        if binary and pathlib.Path(binary).is_file():
+            out = subprocess.run([binary, "services", "--json"], check=True, capture_output=True, text=True)
+            return binary, [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return None, None
+
+
+def check_registry(values):
+    """Every service of the binary is a role of the chart, with its port and protocol; every
+    other role of the chart is one not built yet, and disabled."""
+    binary, services = registry()
+    if services is None:
+        fail("no built hwx binary to compare the chart's services with (set HWX_BIN)")
+        return
+    chart_services = values["services"]
+    for s in services:
+        entry = chart_services.get(s["name"])
+        if entry is None:
+            fail(f"registry: {s['name']} has no entry under services in values.yaml")
+            continue
+        if not entry.get("enabled"):
+            fail(f"registry: {s['name']} is built but disabled in values.yaml")
+        if entry.get("port") != s["port"]:
+            fail(f"registry: {s['name']} listens on {s['port']}, values.yaml says {entry.get('port')}")
+        if entry.get("protocol") != s["protocol"]:
+            fail(f"registry: {s['name']} speaks {s['protocol']}, values.yaml says {entry.get('protocol')}")
+    built = {s["name"] for s in services}
+    for name, entry in chart_services.items():
+        if name not in built and entry.get("enabled"):
+            fail(f"registry: values.yaml enables {name}, which {binary} does not have")
+    print(f"registry: the chart's services match the {len(services)} services of {binary}")
+
+
 def main():
     chart = helm.Chart.load(CHART)
+    check_registry(yaml.safe_load((CHART / "values.yaml").read_text()))
     for variant in [None, "autoscaled-values.yaml", "secret-ingress-values.yaml"]:
         label = variant or "default values"
         base, override = merged(variant)

@@ -1,6 +1,7 @@
 //! Typed configuration: defaults → optional TOML file → `HWX_…` environment variables, validated at
 //! start. `hwx config` prints the result with secrets masked.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -72,20 +73,6 @@ pub struct Config {
     pub nats_url: String,
     /// Prefix of every NATS subject and of the stream name; empty in production, unique per test.
     pub subject_prefix: String,
-    /// Address of the REST gateway.
-    pub gateway_addr: SocketAddr,
-    /// gRPC address each service listens on.
-    pub registration_addr: SocketAddr,
-    /// Where other processes reach registration (`http://registration:50051` in a cluster);
-    /// empty means `http://<registration_addr>` (one process, or one machine).
-    pub registration_url: String,
-    pub job_feed_addr: SocketAddr,
-    /// Where other processes reach the job feed; empty means `http://<job_feed_addr>`.
-    pub job_feed_url: String,
-    pub seeker_matching_addr: SocketAddr,
-    pub messaging_addr: SocketAddr,
-    pub compliance_addr: SocketAddr,
-    pub reporting_addr: SocketAddr,
     pub log_format: LogFormat,
     /// `tracing` filter, e.g. `info,hwx=debug`.
     pub log_filter: String,
@@ -99,6 +86,23 @@ pub struct Config {
     /// Ed25519 signing key for postings (J5): the 32-byte seed as 64 hex digits. When empty the job
     /// feed makes one at first start and keeps it in its schema.
     pub signing_key: Secret,
+    /// Where each service listens and where the others reach it, by service name
+    /// (`[services.job-feed]` in the file, `HWX_JOB_FEED_ADDR` / `HWX_JOB_FEED_URL` in the
+    /// environment). Every service the binary has is listed, with its default port.
+    pub services: BTreeMap<String, Endpoint>,
+}
+
+/// Where one service listens, and where other processes reach it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Where it listens; the service's default port on 127.0.0.1 when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<SocketAddr>,
+    /// `http://hwx-job-feed:50052` in a cluster; empty means `http://<addr>` (one process, or one
+    /// machine).
+    #[serde(default)]
+    pub url: String,
 }
 
 fn addr(port: u16) -> SocketAddr {
@@ -112,15 +116,6 @@ impl Default for Config {
             database_max_connections: 10,
             nats_url: "nats://127.0.0.1:4222".into(),
             subject_prefix: String::new(),
-            gateway_addr: addr(8080),
-            registration_addr: addr(50051),
-            registration_url: String::new(),
-            job_feed_addr: addr(50052),
-            job_feed_url: String::new(),
-            seeker_matching_addr: addr(50053),
-            messaging_addr: addr(50054),
-            compliance_addr: addr(50055),
-            reporting_addr: addr(50056),
             log_format: LogFormat::Pretty,
             log_filter: "info,sqlx=warn,async_nats=warn".into(),
             maintenance: MaintenanceMode::Off,
@@ -128,6 +123,7 @@ impl Default for Config {
             rate_limit_burst: 100,
             clock: "system".into(),
             signing_key: Secret::default(),
+            services: BTreeMap::new(),
         }
     }
 }
@@ -148,21 +144,13 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// Every setting with its environment variable, for `--help` texts and the env layer.
+/// Every global setting with its environment variable, for `--help` texts and the env layer.
+/// Each service adds `HWX_<NAME>_ADDR` and `HWX_<NAME>_URL` (`HWX_JOB_FEED_ADDR`).
 pub const ENV_VARS: &[&str] = &[
     "HWX_DATABASE_URL",
     "HWX_DATABASE_MAX_CONNECTIONS",
     "HWX_NATS_URL",
     "HWX_SUBJECT_PREFIX",
-    "HWX_GATEWAY_ADDR",
-    "HWX_REGISTRATION_ADDR",
-    "HWX_REGISTRATION_URL",
-    "HWX_JOB_FEED_ADDR",
-    "HWX_JOB_FEED_URL",
-    "HWX_SEEKER_MATCHING_ADDR",
-    "HWX_MESSAGING_ADDR",
-    "HWX_COMPLIANCE_ADDR",
-    "HWX_REPORTING_ADDR",
     "HWX_LOG_FORMAT",
     "HWX_LOG_FILTER",
     "HWX_MAINTENANCE",
@@ -172,11 +160,19 @@ pub const ENV_VARS: &[&str] = &[
     "HWX_SIGNING_KEY",
 ];
 
+/// The environment variables of a service's endpoint: `HWX_JOB_FEED_ADDR`, `HWX_JOB_FEED_URL`.
+pub fn service_env(name: &str) -> (String, String) {
+    let stem = name.to_ascii_uppercase().replace('-', "_");
+    (format!("HWX_{stem}_ADDR"), format!("HWX_{stem}_URL"))
+}
+
 impl Config {
-    /// Defaults, then `file` (when given), then the environment as `lookup` sees it.
+    /// Defaults, then `file` (when given), then the environment as `lookup` sees it. `services`
+    /// are the services the binary has, each with its default port.
     pub fn load(
         file: Option<&Path>,
         lookup: impl Fn(&str) -> Option<String>,
+        services: &[(&str, u16)],
     ) -> Result<Self, ConfigError> {
         let mut cfg = match file {
             Some(path) => {
@@ -191,18 +187,36 @@ impl Config {
             }
             None => Config::default(),
         };
-        cfg.apply_env(lookup)?;
+        if let Some(name) = cfg
+            .services
+            .keys()
+            .find(|n| !services.iter().any(|(s, _)| s == n))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "services.{name}: no such service (there are {})",
+                services
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        for (name, port) in services {
+            let e = cfg.services.entry((*name).to_owned()).or_default();
+            e.addr.get_or_insert(addr(*port));
+        }
+        cfg.apply_env(&lookup)?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Load from `HWX_CONFIG` (a TOML file, optional) and the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env(services: &[(&str, u16)]) -> Result<Self, ConfigError> {
         let file = std::env::var_os("HWX_CONFIG").map(std::path::PathBuf::from);
-        Config::load(file.as_deref(), |k| std::env::var(k).ok())
+        Config::load(file.as_deref(), |k| std::env::var(k).ok(), services)
     }
 
-    fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    fn apply_env(&mut self, lookup: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parse<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError>
         where
             T::Err: fmt::Display,
@@ -219,15 +233,6 @@ impl Config {
                 "HWX_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = parse(var, &v)?,
                 "HWX_NATS_URL" => self.nats_url = v,
                 "HWX_SUBJECT_PREFIX" => self.subject_prefix = v,
-                "HWX_GATEWAY_ADDR" => self.gateway_addr = parse(var, &v)?,
-                "HWX_REGISTRATION_ADDR" => self.registration_addr = parse(var, &v)?,
-                "HWX_REGISTRATION_URL" => self.registration_url = v,
-                "HWX_JOB_FEED_ADDR" => self.job_feed_addr = parse(var, &v)?,
-                "HWX_JOB_FEED_URL" => self.job_feed_url = v,
-                "HWX_SEEKER_MATCHING_ADDR" => self.seeker_matching_addr = parse(var, &v)?,
-                "HWX_MESSAGING_ADDR" => self.messaging_addr = parse(var, &v)?,
-                "HWX_COMPLIANCE_ADDR" => self.compliance_addr = parse(var, &v)?,
-                "HWX_REPORTING_ADDR" => self.reporting_addr = parse(var, &v)?,
                 "HWX_LOG_FORMAT" => {
                     self.log_format = match v.as_str() {
                         "json" => LogFormat::Json,
@@ -258,6 +263,15 @@ impl Config {
                 "HWX_RATE_LIMIT_BURST" => self.rate_limit_burst = parse(var, &v)?,
                 "HWX_SIGNING_KEY" => self.signing_key = Secret::new(v),
                 _ => {}
+            }
+        }
+        for (name, endpoint) in &mut self.services {
+            let (addr_var, url_var) = service_env(name);
+            if let Some(v) = lookup(&addr_var) {
+                endpoint.addr = Some(parse(&addr_var, &v)?);
+            }
+            if let Some(v) = lookup(&url_var) {
+                endpoint.url = v;
             }
         }
         Ok(())
@@ -301,21 +315,22 @@ impl Config {
         Ok(())
     }
 
-    /// The URL other processes dial to reach registration.
-    pub fn registration_endpoint(&self) -> String {
-        if self.registration_url.is_empty() {
-            format!("http://{}", self.registration_addr)
-        } else {
-            self.registration_url.clone()
-        }
+    /// Where service `name` listens (127.0.0.1:0 for a service the binary does not have).
+    pub fn addr(&self, name: &str) -> SocketAddr {
+        self.services
+            .get(name)
+            .and_then(|e| e.addr)
+            .unwrap_or(addr(0))
     }
 
-    /// The URL other processes dial to reach the job feed.
-    pub fn job_feed_endpoint(&self) -> String {
-        if self.job_feed_url.is_empty() {
-            format!("http://{}", self.job_feed_addr)
-        } else {
-            self.job_feed_url.clone()
+    /// The URL other processes dial to reach service `name`.
+    pub fn url(&self, name: &str) -> String {
+        match self.services.get(name) {
+            Some(e) if !e.url.is_empty() => e.url.clone(),
+            Some(Endpoint {
+                addr: Some(addr), ..
+            }) => format!("http://{addr}"),
+            _ => String::new(),
         }
     }
 

@@ -22,6 +22,15 @@ pub enum DbError {
     SchemaName(String),
     #[error("cannot connect to Postgres at {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
+    #[error(
+        "migration {version} ({name}) of schema {schema} was changed after it was applied: \
+         leave applied migrations as they are and add a new one"
+    )]
+    Changed {
+        schema: String,
+        version: i64,
+        name: &'static str,
+    },
     #[error("migration {version} ({name}) of schema {schema} failed: {source}")]
     Migration {
         schema: String,
@@ -47,6 +56,12 @@ pub fn valid_identifier(s: &str) -> bool {
         && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// SHA-256 of a migration's text, kept with it once applied.
+fn checksum(sql: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(sql.as_bytes()).to_vec()
 }
 
 /// The role a service's pool works as.
@@ -190,16 +205,56 @@ impl Database {
                    version bigint PRIMARY KEY,
                    name text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now()
-                 );"
+                 );
+                 ALTER TABLE {schema}._migrations ADD COLUMN IF NOT EXISTS checksum bytea;"
             );
             conn.execute(sqlx::raw_sql(AssertSqlSafe(setup))).await?;
-            let applied: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT version FROM {schema}._migrations"
+            let applied: Vec<(i64, Option<Vec<u8>>)> = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT version, checksum FROM {schema}._migrations"
             )))
             .fetch_all(&mut *conn)
             .await?;
+            // An applied migration must be the one this binary has: a schema built from other
+            // text is not the schema the code expects.
+            for m in migrations {
+                let sum = checksum(m.sql);
+                match applied.iter().find(|(v, _)| *v == m.version) {
+                    Some((_, Some(stored))) if *stored != sum => {
+                        return Err(DbError::Changed {
+                            schema: schema.into(),
+                            version: m.version,
+                            name: m.name,
+                        });
+                    }
+                    // Applied before checksums were kept: this text is taken as the one.
+                    Some((_, None)) => {
+                        sqlx::query(AssertSqlSafe(format!(
+                            "UPDATE {schema}._migrations SET checksum = $2 WHERE version = $1"
+                        )))
+                        .bind(m.version)
+                        .bind(&sum)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    _ => {}
+                }
+            }
+            for (version, _) in &applied {
+                if !migrations.iter().any(|m| m.version == *version) {
+                    // A newer binary migrated already (a rolling upgrade): this one keeps working
+                    // with what it knows.
+                    tracing::warn!(
+                        schema,
+                        version,
+                        "the schema has a migration this binary does not know"
+                    );
+                }
+            }
             let mut count = 0;
-            for m in migrations.iter().filter(|m| !applied.contains(&m.version)) {
+            for m in migrations
+                .iter()
+                .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
+            {
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 let body = format!("SET LOCAL search_path TO {schema}; {}", m.sql);
                 tx.execute(sqlx::raw_sql(AssertSqlSafe(body)))
@@ -211,10 +266,11 @@ impl Database {
                         source,
                     })?;
                 sqlx::query(AssertSqlSafe(format!(
-                    "INSERT INTO {schema}._migrations (version, name) VALUES ($1, $2)"
+                    "INSERT INTO {schema}._migrations (version, name, checksum) VALUES ($1, $2, $3)"
                 )))
                 .bind(m.version)
                 .bind(m.name)
+                .bind(checksum(m.sql))
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -289,4 +345,40 @@ impl Leadership {
         }
         got
     }
+}
+
+/// Declares a store's SQL statements as constants and lists them in `STATEMENTS`, so a test can
+/// prepare every one against the migrated schema ([`prepare_all`]): a typo in a column or a
+/// statement that no longer fits the tables fails the tests, not a request.
+#[macro_export]
+macro_rules! statements {
+    ($($(#[$meta:meta])* $name:ident = $sql:expr;)*) => {
+        $($(#[$meta])* pub const $name: &str = $sql;)*
+        /// Every statement above, by name.
+        pub const STATEMENTS: &[(&'static str, &'static str)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+/// Prepare each of `statements` on `db` (its schema, migrated); returns the ones Postgres refuses,
+/// with its reason. Preparing parses and plans a statement against the real tables without running
+/// it. `setup` runs first on the same session (a temporary table some statements use).
+pub async fn prepare_all(
+    db: &Database,
+    setup: &[&'static str],
+    statements: &[(&'static str, &'static str)],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    for sql in setup {
+        sqlx::raw_sql(*sql).execute(&mut *conn).await?;
+    }
+    let mut refused = Vec::new();
+    for (name, sql) in statements {
+        if let Err(e) = (&mut *conn)
+            .prepare(sqlx::SqlSafeStr::into_sql_str(*sql))
+            .await
+        {
+            refused.push(((*name).to_owned(), e.to_string()));
+        }
+    }
+    Ok(refused)
 }

@@ -21,6 +21,9 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use hwx_proto::Event;
+use hwx_proto::events::v1::EventMeta;
+
 use crate::db::{Database, Migration};
 
 /// The outbox, inbox and dead-letter tables every service schema has. Services list it first in
@@ -151,8 +154,22 @@ impl Events {
             .map_err(js_err)
     }
 
-    /// Delete the stream (tests clean up with this).
+    /// Delete the stream and this deployment's key-value buckets (tests clean up with this).
     pub async fn delete_stream(&self) -> Result<(), EventsError> {
+        let buckets = format!("KV_{}_", self.stream_name());
+        let mut names = self.js.stream_names();
+        let mut kv = Vec::new();
+        while let Some(Ok(name)) = names.next().await {
+            if let Some(bucket) = name
+                .strip_prefix("KV_")
+                .filter(|_| name.starts_with(&buckets))
+            {
+                kv.push(bucket.to_owned());
+            }
+        }
+        for bucket in kv {
+            let _ = self.js.delete_key_value(bucket).await;
+        }
         self.js
             .delete_stream(self.stream_name())
             .await
@@ -162,6 +179,41 @@ impl Events {
 
     pub fn jetstream(&self) -> &jetstream::Context {
         &self.js
+    }
+
+    /// The plain NATS connection (subjects outside the stream: nothing there is kept).
+    pub fn client(&self) -> async_nats::Client {
+        self.js.client()
+    }
+
+    /// A subject for messages that live only while they travel (replicas telling each other
+    /// things): outside `hwx.>`, so the stream never stores them.
+    pub fn live_subject(&self, subject: &str) -> String {
+        self.subject(&format!("live.{subject}"))
+    }
+
+    /// This deployment's key-value bucket `name` (`HWX_gateway`, `HWX_<prefix>_gateway`), made on
+    /// first use, keeping the latest value of each key.
+    pub async fn kv(&self, name: &str) -> Result<jetstream::kv::Store, EventsError> {
+        // The bucket's stream is made here, as the key-value convention lays it out, rather than
+        // by `create_key_value`: that first asks for the account's limits, which nats-server 2.9
+        // answers in a form this client no longer reads.
+        let bucket = format!("{}_{name}", self.stream_name());
+        self.js
+            .get_or_create_stream(stream::Config {
+                name: format!("KV_{bucket}"),
+                subjects: vec![format!("$KV.{bucket}.>")],
+                max_messages_per_subject: 1,
+                allow_rollup: true,
+                deny_delete: true,
+                allow_direct: true,
+                discard: stream::DiscardPolicy::New,
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(js_err)?;
+        self.js.get_key_value(bucket).await.map_err(js_err)
     }
 }
 
@@ -184,6 +236,100 @@ pub async fn stage(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The outbox of one service: builds each event's metadata (id, time from the service's clock,
+/// producer) and stages it in the caller's transaction. No service writes outbox rows itself.
+#[derive(Clone)]
+pub struct Outbox {
+    producer: &'static str,
+    clock: crate::clock::SharedClock,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("producer", &self.producer)
+            .finish()
+    }
+}
+
+impl Outbox {
+    pub fn new(producer: &'static str, clock: crate::clock::SharedClock) -> Self {
+        Outbox { producer, clock }
+    }
+
+    /// Stage one event in `tx`; it is published once `tx` commits, never if it rolls back.
+    pub async fn stage<E: Event>(
+        &self,
+        tx: &mut PgConnection,
+        event: E,
+    ) -> Result<Uuid, sqlx::Error> {
+        let mut batch = self.batch();
+        let id = batch.push(event);
+        batch.stage(tx).await?;
+        Ok(id)
+    }
+
+    /// Collect events to stage with one statement (a batch of hundreds of postings).
+    pub fn batch(&self) -> Batch {
+        Batch {
+            outbox: self.clone(),
+            now: self.clock.now(),
+            ids: Vec::new(),
+            subjects: Vec::new(),
+            payloads: Vec::new(),
+        }
+    }
+}
+
+/// Events of one transaction, staged together by [`Batch::stage`].
+#[derive(Debug)]
+pub struct Batch {
+    outbox: Outbox,
+    now: chrono::DateTime<chrono::Utc>,
+    ids: Vec<Uuid>,
+    subjects: Vec<&'static str>,
+    payloads: Vec<Vec<u8>>,
+}
+
+impl Batch {
+    /// Add `event` with fresh metadata; returns its id.
+    pub fn push<E: Event>(&mut self, mut event: E) -> Uuid {
+        let id = Uuid::now_v7();
+        event.set_meta(EventMeta {
+            event_id: id.to_string(),
+            occurred_at: Some(crate::grpc::timestamp(self.now)),
+            producer: self.outbox.producer.to_owned(),
+        });
+        self.ids.push(id);
+        self.subjects.push(E::SUBJECT);
+        self.payloads.push(prost::Message::encode_to_vec(&event));
+        id
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Stage them all in `tx`, with the current trace context.
+    pub async fn stage(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let traceparent = crate::telemetry::current_traceparent();
+        sqlx::query(
+            "INSERT INTO outbox (event_id, subject, payload, traceparent)
+             SELECT id, subject, payload, $4 FROM UNNEST($1::uuid[], $2::text[], $3::bytea[]) AS t(id, subject, payload)",
+        )
+        .bind(&self.ids)
+        .bind(&self.subjects)
+        .bind(&self.payloads)
+        .bind(traceparent)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
 }
 
 /// Publishes staged events of one schema.
@@ -373,6 +519,25 @@ pub struct Delivered {
     pub traceparent: Option<String>,
     /// How many times JetStream has delivered it (1 the first time).
     pub delivery: i64,
+}
+
+impl Delivered {
+    /// The event as `E`, when this delivery is one (its subject says so); a payload that does not
+    /// decode can never apply and is poison.
+    pub fn decode<E: Event>(&self) -> Option<Result<E, HandlerError>> {
+        (self.subject == E::SUBJECT).then(|| {
+            E::decode(self.payload.clone())
+                .map_err(|e| HandlerError::Poison(format!("{}: {e}", E::SUBJECT)))
+        })
+    }
+
+    /// When the event happened, as its producer stamped it.
+    pub fn occurred_at<E: Event>(event: &E) -> Option<chrono::DateTime<chrono::Utc>> {
+        event
+            .meta()
+            .and_then(|m| m.occurred_at.as_ref())
+            .and_then(crate::grpc::instant)
+    }
 }
 
 /// Why an event could not be applied.

@@ -3,14 +3,13 @@
 //! `grpc.health.v1` and reflection next to the service.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::net::SocketAddr;
 
 use hwx_rules::{RuleId, RulesError};
+use std::time::Duration;
 use tokio::sync::watch;
+
 use tonic::Code;
-use tonic::body::Body;
-use tonic::server::NamedService;
+use tonic::transport::Channel;
 use tonic::transport::server::TcpIncoming;
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -170,19 +169,6 @@ impl From<ServiceError> for tonic::Status {
     }
 }
 
-/// The token of an `Authorization: Bearer <token>` value (scheme in any case, token not empty).
-pub fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// The bearer token a gRPC call carries in its `authorization` metadata.
-pub fn bearer<T>(request: &tonic::Request<T>) -> Option<String> {
-    let value = request.metadata().get("authorization")?.to_str().ok()?;
-    bearer_token(value).map(str::to_owned)
-}
-
 /// An instant as a protobuf timestamp.
 pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -196,13 +182,64 @@ pub fn instant(t: &prost_types::Timestamp) -> Option<chrono::DateTime<chrono::Ut
     chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
 }
 
-/// Put the current trace context into an outgoing gRPC request.
-pub fn inject_trace<T>(request: &mut tonic::Request<T>) {
-    if let Some(tp) = crate::telemetry::current_traceparent()
-        && let Ok(v) = tp.parse()
-    {
-        request.metadata_mut().insert("traceparent", v);
+tokio::task_local! {
+    /// The request ID of the call being served (from `x-request-id`), for outgoing calls and logs.
+    static REQUEST_ID: String;
+}
+
+/// Run `f` with `id` as the current request ID: every gRPC call made inside carries it.
+pub async fn with_request_id<F: Future>(id: String, f: F) -> F::Output {
+    REQUEST_ID.scope(id, f).await
+}
+
+/// The request ID of the call being served, if any.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Puts the current trace context (`traceparent`) and request ID (`x-request-id`) on every
+/// outgoing call of a [`Client`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Propagate;
+
+impl tonic::service::Interceptor for Propagate {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(tp) = crate::telemetry::current_traceparent()
+            && let Ok(v) = tp.parse()
+        {
+            request.metadata_mut().insert("traceparent", v);
+        }
+        if !request.metadata().contains_key("x-request-id")
+            && let Some(id) = request_id()
+            && let Ok(v) = id.parse()
+        {
+            request.metadata_mut().insert("x-request-id", v);
+        }
+        Ok(request)
     }
+}
+
+/// A channel to another service that carries trace context and request ID on every call.
+pub type Client = tonic::service::interceptor::InterceptedService<Channel, Propagate>;
+
+/// The one way to reach another service: connects lazily (a peer that starts later is fine),
+/// gives up connecting after 5 s, and ends each call after `timeout` when one is given (streams
+/// that last as long as a client reads pass none).
+pub fn client(url: &str, timeout: Option<Duration>) -> Result<Client, String> {
+    let mut endpoint = Channel::from_shared(url.to_owned())
+        .map_err(|e| format!("{url:?} is not a URL: {e}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true);
+    if let Some(t) = timeout {
+        endpoint = endpoint.timeout(t);
+    }
+    Ok(tonic::service::interceptor::InterceptedService::new(
+        endpoint.connect_lazy(),
+        Propagate,
+    ))
 }
 
 /// The rule ID a status carries, if any (the gateway puts it into problem+json).
@@ -214,24 +251,25 @@ pub fn rule_of(status: &tonic::Status) -> Option<String> {
         .and_then(|i| i.metadata.get("rule").cloned())
 }
 
-/// Records the latency of every call (`rpc.server.duration`), by method.
+/// Around every call a service serves: records its latency (`rpc.server.duration`, by method) and
+/// makes the caller's `x-request-id` the current request ID, so the calls it makes carry it on.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct TimedLayer;
+pub struct CallLayer;
 
-impl<S> tower_layer::Layer<S> for TimedLayer {
-    type Service = Timed<S>;
-    fn layer(&self, inner: S) -> Timed<S> {
-        Timed { inner }
+impl<S> tower_layer::Layer<S> for CallLayer {
+    type Service = Call<S>;
+    fn layer(&self, inner: S) -> Call<S> {
+        Call { inner }
     }
 }
 
-/// The service [`TimedLayer`] wraps.
+/// The service [`CallLayer`] wraps.
 #[derive(Debug, Clone)]
-pub struct Timed<S> {
+pub struct Call<S> {
     inner: S,
 }
 
-impl<S, B> tower_service::Service<http::Request<B>> for Timed<S>
+impl<S, B> tower_service::Service<http::Request<B>> for Call<S>
 where
     S: tower_service::Service<http::Request<B>>,
     S::Future: Send + 'static,
@@ -249,69 +287,66 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let method = req.uri().path().to_owned();
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .map(str::to_owned);
         let started = std::time::Instant::now();
         let call = self.inner.call(req);
         Box::pin(async move {
-            let result = call.await;
+            let result = match id {
+                Some(id) => with_request_id(id, call).await,
+                None => call.await,
+            };
             crate::metrics::rpc(&method, started.elapsed().as_secs_f64());
             result
         })
     }
 }
 
-/// A running gRPC server.
-#[derive(Debug)]
-pub struct Running {
-    pub addr: SocketAddr,
-    pub handle: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
-}
-
-/// Serve `service` with health (reported SERVING) and reflection on `addr` (port 0 picks one)
-/// until `shutdown`, then drain in-flight calls.
-pub async fn serve<S>(
-    service: S,
-    addr: SocketAddr,
+/// Serve `routes` (the service's gRPC services) with health (each of `names` reported SERVING)
+/// and reflection on `listener` until `shutdown`, then drain in-flight calls.
+pub async fn serve(
+    routes: tonic::service::Routes,
+    names: &[&str],
+    listener: tokio::net::TcpListener,
     mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<Running>
-where
-    S: tower_service::Service<
-            http::Request<Body>,
-            Response = http::Response<Body>,
-            Error = Infallible,
-        > + NamedService
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+) -> Result<(), String> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<S>().await;
+    for name in names {
+        health
+            .set_service_status(*name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(hwx_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
-        .map_err(std::io::Error::other)?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
+        .map_err(|e| e.to_string())?;
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let handle = tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .trace_fn(|req| {
-                // One span per call, child of the caller's trace (W3C traceparent in the metadata).
-                let path = req.uri().path().to_owned();
-                let span = tracing::info_span!("grpc", otel.name = %path, otel.kind = "server", rpc.system = "grpc", rpc.method = %path);
-                let tp = req.headers().get("traceparent").and_then(|v| v.to_str().ok());
-                crate::telemetry::set_parent(&span, tp);
-                span
-            })
-            .layer(TimedLayer)
-            .add_service(health_service)
-            .add_service(reflection)
-            .add_service(service)
-            .serve_with_incoming_shutdown(incoming, async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
-    Ok(Running { addr, handle })
+    let routes = routes.add_service(health_service).add_service(reflection);
+    let mut server = tonic::transport::Server::builder()
+        .trace_fn(|req| {
+            // One span per call, child of the caller's trace (W3C traceparent in the metadata).
+            let path = req.uri().path().to_owned();
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let span = tracing::info_span!("grpc", otel.name = %path, otel.kind = "server", rpc.system = "grpc", rpc.method = %path, request_id = %request_id);
+            let tp = req.headers().get("traceparent").and_then(|v| v.to_str().ok());
+            crate::telemetry::set_parent(&span, tp);
+            span
+        })
+        .layer(CallLayer);
+    server
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+        .map_err(|e| e.to_string())
 }

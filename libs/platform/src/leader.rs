@@ -151,7 +151,7 @@ pub enum Election {
 }
 
 impl Election {
-    /// `name` identifies the singleton work (`registration-sweeps`). Inside a cluster
+    /// `name` identifies the singleton work (`registration-ap3`). Inside a cluster
     /// (`KUBERNETES_SERVICE_HOST` set) it uses a Lease named `hwx-<name>`, held as the pod's
     /// hostname; otherwise the Postgres advisory lock.
     pub async fn new(name: &str, db: &Database, clock: SharedClock) -> Self {

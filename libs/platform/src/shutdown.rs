@@ -15,7 +15,8 @@ pub fn on_signal() -> (watch::Sender<bool>, watch::Receiver<bool>) {
     (tx, rx)
 }
 
-async fn wait_for_signal() {
+/// Wait for the first SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -13,18 +13,19 @@ pub struct Code {
 }
 
 fn parse(csv: &str, code_col: usize, name_col: usize, extra_col: Option<usize>) -> Vec<Code> {
-    csv.lines()
+    // The tables are compiled in: a row that does not parse would show as a code refused at intake.
+    crate::record::csv_rows(csv.as_bytes())
         .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let cols: Vec<&str> = l.split(',').map(|c| c.trim_matches('"')).collect();
-            let col = |i: usize| cols.get(i).copied().unwrap_or_default().to_owned();
+        .filter_map(Result::ok)
+        .map(|(_, cols)| {
+            let col = |i: usize| cols.get(i).map_or("", |c| c.trim()).to_owned();
             Code {
                 code: col(code_col),
                 name: col(name_col),
                 extra: extra_col.map(col).unwrap_or_default(),
             }
         })
+        .filter(|c| !c.code.is_empty())
         .collect()
 }
 

@@ -532,26 +532,53 @@ pub const CSV_TAIL: &[&str] = &[
     "organisation_addition",
 ];
 
-/// The header row, CRLF-terminated (RFC 4180).
-pub fn csv_header() -> String {
-    let mut s = CSV_HEAD
-        .iter()
-        .chain(CSV_CONTENT)
-        .chain(CSV_TAIL)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(",");
-    s.push_str("\r\n");
-    s
+/// Served records as CSV (RFC 4180, CRLF line ends), written with the `csv` crate into memory:
+/// the header first, then one row per record.
+#[derive(Debug)]
+pub struct CsvWriter(csv::Writer<Vec<u8>>);
+
+impl Default for CsvWriter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-fn csv_field(out: &mut String, v: &str) {
-    if v.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&v.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(v);
+impl CsvWriter {
+    /// A writer with the header row written.
+    pub fn new() -> Self {
+        let mut w = CsvWriter(Self::writer());
+        // Writing into memory cannot fail.
+        let _ =
+            w.0.write_record(CSV_HEAD.iter().chain(CSV_CONTENT).chain(CSV_TAIL));
+        w
+    }
+
+    fn writer() -> csv::Writer<Vec<u8>> {
+        csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::with_capacity(64 * 1024))
+    }
+
+    /// Append one record.
+    pub fn row(&mut self, served: &Served) -> Result<(), String> {
+        write_csv_row(served, &mut self.0)
+    }
+
+    /// Bytes written and not yet taken.
+    pub fn len(&self) -> usize {
+        self.0.get_ref().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text written since the last take (whole rows: the writer is flushed first).
+    pub fn take(&mut self) -> String {
+        let full = std::mem::replace(&mut self.0, Self::writer());
+        // Flushing into memory cannot fail; every field came from a `str`, so the rows are UTF-8.
+        let bytes = full.into_inner().unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
     }
 }
 
@@ -639,106 +666,88 @@ fn receiving_office(content: &str) -> Result<String, String> {
     office.ok_or_else(|| "stored content has no receiving_office".to_owned())
 }
 
-/// Append one CSV row.
-pub fn write_csv_row(served: &Served, out: &mut String) -> Result<(), String> {
-    out.push_str(&served.version.to_string());
-    out.push(',');
-    out.push_str(
-        &served
+/// Append one CSV row: the feed's own columns, the content fields straight from the stored
+/// canonical JSON (no record is built: exports write a million of these), attribution and J8.
+fn write_csv_row<W: std::io::Write>(
+    served: &Served,
+    out: &mut csv::Writer<W>,
+) -> Result<(), String> {
+    let failed = |e: csv::Error| e.to_string();
+    out.write_field(served.version.to_string())
+        .map_err(failed)?;
+    out.write_field(
+        served
             .updated_at
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    );
-    out.push(',');
-    out.push_str(&served.content_hash);
-    out.push(',');
-    out.push_str(&hex::encode(&served.signature));
-    out.push(',');
-    csv_field(out, &served.key_id);
+    )
+    .map_err(failed)?;
+    out.write_field(&served.content_hash).map_err(failed)?;
+    out.write_field(hex::encode(&served.signature))
+        .map_err(failed)?;
+    out.write_field(&served.key_id).map_err(failed)?;
     let mut office = String::new();
     let mut column = 0;
     let mut misplaced = None;
+    let mut written = Ok(());
     scan(&served.content, |key, value| {
         if CSV_CONTENT.get(column) != Some(&key) {
             misplaced.get_or_insert_with(|| key.to_owned());
         }
         column += 1;
-        out.push(',');
-        match value {
+        let field = match value {
             // `null` is only ever an unstated `renewable`: an empty field.
-            Scalar::Bare("null") => {}
-            Scalar::Bare(v) => out.push_str(v),
+            Scalar::Bare("null") => out.write_field(""),
+            Scalar::Bare(v) => out.write_field(v),
             Scalar::Str(raw) => {
                 let text = unescape(raw);
                 if key == "receiving_office" {
                     office = text.clone().into_owned();
                 }
-                csv_field(out, &text);
+                out.write_field(text.as_bytes())
             }
+        };
+        if written.is_ok() {
+            written = field;
         }
     })?;
+    written.map_err(failed)?;
     if let Some(key) = misplaced.or_else(|| (column != CSV_CONTENT.len()).then(String::new)) {
         return Err(format!(
             "stored content does not have the canonical fields (at {key:?})"
         ));
     }
     let (label, addition) = addition_parts(&served.addition);
-    for f in [
-        hwx_rules::access::attribution(&office).as_str(),
-        &label,
-        &addition,
-    ] {
-        out.push(',');
-        csv_field(out, f);
-    }
-    out.push_str("\r\n");
-    Ok(())
+    let attribution = hwx_rules::access::attribution(&office);
+    out.write_record([attribution.as_str(), &label, &addition])
+        .map_err(failed)
 }
 
 /// Parse CSV text into rows (RFC 4180: quoted fields may hold commas, quotes and newlines).
 pub fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    let mut line = 1;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                _ => {
-                    if c == '\n' {
-                        line += 1;
-                    }
-                    field.push(c)
-                }
-            }
-            continue;
+    csv_rows(text.as_bytes())
+        .map(|r| r.map(|(_, row)| row))
+        .collect()
+}
+
+/// The rows of a CSV file as they are read, each with the line it starts on. The bytes may be
+/// UTF-8 or Shift_JIS: every field is decoded on its own (a Shift_JIS character never contains
+/// a comma, a quote or a line end, so the rows split the same either way).
+pub fn csv_rows<R: std::io::Read>(
+    reader: R,
+) -> impl Iterator<Item = Result<(u64, Vec<String>), String>> {
+    let mut rows = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    std::iter::from_fn(move || match rows.read_byte_record(&mut record) {
+        Ok(false) => None,
+        Ok(true) => {
+            let line = record.position().map_or(0, csv::Position::line);
+            Some(Ok((line, record.iter().map(decode_text).collect())))
         }
-        match c {
-            '"' if field.is_empty() => quoted = true,
-            ',' => row.push(std::mem::take(&mut field)),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                line += 1;
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            _ => field.push(c),
-        }
-    }
-    if quoted {
-        return Err(format!("line {line}: a quoted field never ends"));
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    Ok(rows)
+        Err(e) => Some(Err(format!("not CSV: {e}"))),
+    })
 }
 
 /// Rebuild the served record of one CSV row (the inverse of [`write_csv_row`]).

@@ -1,5 +1,5 @@
 //! `hwx-proto`: the generated contracts of HWX. Nothing here is written by hand but the module
-//! tree; the sources are `proto/hwx/**/v1/*.proto`.
+//! tree and the [`Event`] trait; the sources are `proto/hwx/**/v1/*.proto`.
 
 #![allow(
     missing_debug_implementations,
@@ -53,3 +53,14 @@ pub mod events {
         tonic::include_proto!("hwx.events.v1");
     }
 }
+
+/// An event message of `hwx.events.v1`: it knows its subject (from its comment in events.proto)
+/// and carries an [`events::v1::EventMeta`]. Implemented by the build script for every event.
+pub trait Event: prost::Message + Default + Send + Sync + 'static {
+    /// `hwx.<service>.<entity>.<fact>`.
+    const SUBJECT: &'static str;
+    fn meta(&self) -> Option<&events::v1::EventMeta>;
+    fn set_meta(&mut self, meta: events::v1::EventMeta);
+}
+
+include!(concat!(env!("OUT_DIR"), "/hwx_event_subjects.rs"));

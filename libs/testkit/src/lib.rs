@@ -3,8 +3,14 @@
 //!
 //! The servers are the ones the README's commands start (`HWX_TEST_DATABASE_URL`,
 //! `HWX_TEST_NATS_URL`, defaulting to the local ones).
+//!
+//! [`Stack`] starts services exactly as `hwx serve` does (through the service kit), on free
+//! ports, in the test's schemas and stream.
 
 pub mod http;
+mod stack;
+
+pub use stack::{Stack, StackBuilder};
 
 use hwx_platform::db::{self, Database, Migration};
 use hwx_platform::events::Events;
@@ -69,12 +75,22 @@ impl TestEnv {
 
     /// A migrated database for `service`, dropped when the environment is.
     pub async fn database(&self, service: &str, migrations: &[Migration]) -> Database {
+        self.database_with(service, migrations, 5).await
+    }
+
+    /// The same with a pool of `connections`.
+    pub async fn database_with(
+        &self,
+        service: &str,
+        migrations: &[Migration],
+        connections: u32,
+    ) -> Database {
         let schema = self.schema(service);
         self.schemas
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(schema.clone());
-        Database::open(&database_url(), &schema, 5, migrations)
+        Database::open(&database_url(), &schema, connections, migrations)
             .await
             .unwrap_or_else(|e| panic!("tests need Postgres at {}: {e}", database_url()))
     }
@@ -182,4 +198,45 @@ impl Drop for TestEnv {
         });
         let _ = finished.recv_timeout(std::time::Duration::from_secs(10));
     }
+}
+
+/// Places under `src` where SQL is written straight into a `sqlx` call instead of a store's
+/// `statements!` list (`file:line`), so every statement stays where the prepare test sees it.
+pub fn sql_outside_statements(src: &std::path::Path) -> Vec<String> {
+    const CALLS: &[&str] = &["query_scalar", "query_as", "query", "raw_sql"];
+    let mut found = Vec::new();
+    let mut dirs = vec![src.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for (at, _) in text.match_indices("sqlx::") {
+                    let rest = &text[at + "sqlx::".len()..];
+                    let Some(call) = CALLS.iter().find(|c| rest.starts_with(*c)) else {
+                        continue;
+                    };
+                    let mut rest = &rest[call.len()..];
+                    // A turbofish: `query_scalar::<_, String>(`.
+                    if let Some(generic) = rest.strip_prefix("::<") {
+                        rest = generic.find('>').map_or("", |i| &generic[i + 1..]);
+                    }
+                    let Some(argument) = rest.strip_prefix('(') else {
+                        continue;
+                    };
+                    let argument = argument.trim_start();
+                    if argument.starts_with('"') || argument.starts_with("r#\"") {
+                        let line = text[..at].matches('\n').count() + 1;
+                        found.push(format!("{}:{line}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    found.sort();
+    found
 }

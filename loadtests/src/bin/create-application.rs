@@ -8,9 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hwx_platform::clock::SystemClock;
-use hwx_rules::maintenance::MaintenancePolicy;
-use hwx_testkit::TestEnv;
+use hwx_testkit::Stack;
 use hwx_testkit::http::request;
 use serde_json::json;
 
@@ -69,29 +67,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let concurrency: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(8);
 
-    let env = TestEnv::new().await;
-    let db = env
-        .database("registration", hwx_registration::MIGRATIONS)
+    let stack = Stack::with(&[&hwx_registration::SERVICE, &hwx_gateway::SERVICE])
+        .peer("job-feed", "http://127.0.0.1:9")
+        .configure(|c| {
+            c.rate_limit_per_second = 1_000_000;
+            c.rate_limit_burst = 1_000_000;
+        })
+        .start()
         .await;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let clock = Arc::new(SystemClock);
-    let reg = hwx_registration::serve(
-        db.clone(),
-        env.events(),
-        clock.clone(),
-        "127.0.0.1:0".parse()?,
-        stopped.clone(),
-    )
-    .await?;
-    let cfg = hwx_gateway::GatewayConfig {
-        registration_url: format!("http://{}", reg.grpc.addr),
-        job_feed_url: "http://127.0.0.1:9".into(),
-        maintenance: MaintenancePolicy::none(),
-        requests_per_second: 1_000_000,
-        burst: 1_000_000,
-    };
-    let gw = hwx_gateway::serve(cfg, clock, "127.0.0.1:0".parse()?, stopped).await?;
-    let addr = gw.addr;
+    let db = stack.db("registration");
+    let addr = stack.addr("gateway");
 
     // One organisation, logged in.
     let r = request(
@@ -196,11 +181,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         http.p99.as_secs_f64() / bare.p99.as_secs_f64(),
         http.per_sec / bare.per_sec
     );
-    let _ = stop.send(true);
-    let _ = gw.handle.await;
-    let _ = reg.grpc.handle.await;
-    let _ = reg.relay.await;
     drop(db);
-    env.cleanup().await;
+    stack.stop().await;
     Ok(())
 }

@@ -168,7 +168,8 @@ async fn bench(
         bytes as f64 / sample as f64
     );
     hwx_platform::db::ensure_database(db_url).await?;
-    let db = Database::open(db_url, hwx_job_feed::SCHEMA, 4, hwx_job_feed::MIGRATIONS).await?;
+    let schema = hwx_job_feed::SERVICE.schema().unwrap_or_default();
+    let db = Database::open(db_url, &schema, 4, hwx_job_feed::MIGRATIONS).await?;
     let signer = hwx_job_feed::signing::Signer::load(&db, "").await?;
     // The CPU part of a bulk load alone, one thread: generate, check, hash, sign, COPY text.
     let now = chrono::Utc::now().to_rfc3339();

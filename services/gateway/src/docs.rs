@@ -5,25 +5,21 @@ use axum::Router;
 use axum::http::header;
 use axum::response::Html;
 use axum::routing::get;
-use utoipa::OpenApi;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
+/// `/openapi.json` (the description of every route, rendered once), `/docs` and `/healthz`.
+pub fn routes(openapi: &utoipa::openapi::OpenApi) -> Router<AppState> {
+    let json = openapi
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     Router::new()
         .route(
             "/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], openapi_json()) }),
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], json) }),
         )
         .route("/docs", get(|| async { Html(PAGE) }))
         .route("/healthz", get(|| async { "ok" }))
-}
-
-/// The OpenAPI document as JSON.
-pub fn openapi_json() -> String {
-    crate::routes::ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
 const PAGE: &str = r#"<!doctype html>

@@ -4,24 +4,24 @@
 
 #![allow(unused_qualifications)] // utoipa's generated code qualifies paths
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
 use futures::StreamExt;
-use hwx_job_feed::record::{AdditionJson, PostingJson, PostingRecord, ServedJson};
+use hwx_posting::record::{AdditionJson, PostingJson, PostingRecord, ServedJson};
 use hwx_proto::jobfeed::v1 as jf;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
-use crate::problem::Problem;
-use crate::routes::grpc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-type ApiResult<T> = Result<T, Problem>;
+use crate::problem::Problem;
+use crate::{ApiResult, AppState, grpc};
 
 /// Longest NDJSON line accepted at ingest (one posting).
 pub const MAX_LINE: usize = 1024 * 1024;
@@ -275,7 +275,7 @@ pub(crate) async fn snapshot(
         updated_since,
         format: format as i32,
     };
-    let query_key = hwx_job_feed::record::hash_hex(format!("{req:?}").as_bytes());
+    let query_key = hwx_posting::record::hash_hex(format!("{req:?}").as_bytes());
     let mut stream = s
         .job_feed
         .clone()
@@ -549,7 +549,7 @@ pub(crate) async fn ingest(
     body: Body,
 ) -> ApiResult<Json<IngestSummaryJson>> {
     // No body is read for a caller who sent no credentials at all.
-    crate::routes::bearer(&headers)?;
+    crate::bearer(&headers)?;
     let snapshot = q.snapshot_id.filter(|v| !v.trim().is_empty());
     let (tx, rx) = mpsc::channel::<jf::IngestRequest>(256);
     let mut client = s.job_feed.clone();
@@ -618,7 +618,7 @@ pub(crate) async fn ingest(
                 }
                 Err(e) => {
                     refused_lines += 1;
-                    if bad.len() < hwx_job_feed::store::MAX_RESULTS {
+                    if bad.len() < hwx_posting::MAX_RESULTS {
                         bad.push(IngestResultJson {
                             line: lines,
                             posting_number: String::new(),
@@ -708,21 +708,20 @@ pub(crate) async fn ingest(
     }))
 }
 
-pub fn routes() -> Router<AppState> {
-    use axum::routing::{get, put};
-    Router::new()
-        .route("/v1/feed/changes", get(changes))
-        .route("/v1/feed/changes/stream", get(watch))
-        .route("/v1/feed/snapshot", get(snapshot))
-        .route("/v1/feed/postings/{number}", get(posting))
-        .route("/v1/feed/postings/{number}/addition", put(addition))
-        .route("/v1/feed/signing-key", get(signing_key))
-        .route("/v1/feed/access-log", get(access_log))
+/// Every route over the job feed but ingest, each with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(changes))
+        .routes(routes!(watch))
+        .routes(routes!(snapshot))
+        .routes(routes!(posting))
+        .routes(routes!(addition))
+        .routes(routes!(signing_key))
+        .routes(routes!(access_log))
 }
 
 /// Ingest takes bodies of any size (streamed line by line), so it is routed apart from the body
 /// limit the other routes have.
-pub fn ingest_routes() -> Router<AppState> {
-    use axum::routing::post;
-    Router::new().route("/v1/feed/postings", post(ingest))
+pub fn ingest_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ingest))
 }

@@ -1,73 +1,187 @@
 //! The gateway: the one door for portal frontends. REST/JSON under `/v1`, OpenAPI 3.1 at
 //! `/openapi.json` generated from the handlers, an interactive page at `/docs`, problem+json errors
 //! with the rule ID, bearer sessions, request IDs, body-size limits, maintenance windows (X1) and
-//! per-organisation rate limits (X2). Behind it, the services over gRPC.
+//! per-organisation rate limits (X2), both shared by every replica ([`limits`]). Behind it, the
+//! services over gRPC.
+//!
+//! Handlers are grouped by the service behind them: [`registration`], [`feed`] (the job feed),
+//! and [`ops`] (the gateway's own switches). Each route is registered once, with its OpenAPI
+//! description, through `utoipa-axum`.
 
 // A problem is the response itself, built once on the error path: boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
 mod docs;
 mod feed;
+pub mod limits;
 pub mod model;
+mod ops;
 pub mod problem;
-mod routes;
+mod registration;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, FixedOffset};
+use hwx_platform::auth::{Authenticator, bearer_token};
 use hwx_platform::clock::SharedClock;
+use hwx_platform::config::MaintenanceMode;
+use hwx_platform::grpc;
+use hwx_platform::kit::{Context, Parts, Protocol, ServiceSpec};
 use hwx_proto::jobfeed::v1::job_feed_service_client::JobFeedServiceClient;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use hwx_rules::maintenance::MaintenancePolicy;
-use hwx_rules::ratelimit::RateLimit;
-use tokio::sync::watch;
-use tonic::transport::Channel;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
+use crate::limits::Limits;
 use crate::problem::Problem;
 
-/// Largest request body accepted.
+/// The gateway, as the kit runs it. It has no schema: what its replicas share (X1, X2) goes
+/// through NATS.
+pub const SERVICE: ServiceSpec = ServiceSpec {
+    name: "gateway",
+    port: 8080,
+    protocol: Protocol::Http,
+    migrations: &[],
+    build: |cx| Box::pin(build(cx)),
+};
+
+/// Largest request body accepted (ingest streams any size).
 pub const BODY_LIMIT: usize = 256 * 1024;
 
-/// How the gateway is set up.
-#[derive(Debug, Clone)]
-pub struct GatewayConfig {
-    /// `http://host:port` of the registration service.
-    pub registration_url: String,
-    /// `http://host:port` of the job feed.
-    pub job_feed_url: String,
-    /// Scheduled windows of X1 (`MaintenancePolicy::none()` for development).
-    pub maintenance: MaintenancePolicy,
-    /// Default per-organisation limit (X2).
-    pub requests_per_second: u32,
-    pub burst: u32,
-}
+type ApiResult<T> = Result<T, Problem>;
 
 /// Shared state of the handlers.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub(crate) registration: RegistrationServiceClient<Channel>,
-    pub(crate) job_feed: JobFeedServiceClient<Channel>,
+    pub(crate) registration: RegistrationServiceClient<grpc::Client>,
+    pub(crate) job_feed: JobFeedServiceClient<grpc::Client>,
     pub(crate) clock: SharedClock,
-    pub(crate) maintenance: Arc<RwLock<MaintenancePolicy>>,
-    pub(crate) limits: Arc<RwLock<RateLimit>>,
-    /// Theoretical arrival time per caller (GCRA state).
-    pub(crate) tats: Arc<Mutex<HashMap<String, DateTime<FixedOffset>>>>,
-    /// Bearer token → rate-limit key, with when it was looked up.
-    pub(crate) callers: Arc<Mutex<HashMap<String, (String, std::time::Instant)>>>,
+    /// Who calls (for X2 buckets and the ops routes), through registration.
+    pub(crate) auth: Authenticator,
+    pub(crate) limits: Limits,
 }
 
-fn lock_poisoned<T>(e: std::sync::PoisonError<T>) -> T {
-    e.into_inner()
+async fn build(cx: Context) -> Result<Parts, String> {
+    let maintenance = match cx.config.maintenance {
+        MaintenanceMode::Official => MaintenancePolicy::default(),
+        MaintenanceMode::Off => MaintenancePolicy::none(),
+    };
+    let limits = Limits::open(
+        cx.events.clone(),
+        cx.clock.clone(),
+        maintenance,
+        cx.config.rate_limit_per_second,
+        cx.config.rate_limit_burst,
+    )
+    .await?;
+    let state = AppState {
+        registration: RegistrationServiceClient::new(
+            cx.client("registration", Some(Duration::from_secs(30)))?,
+        ),
+        // No overall timeout: snapshots and live streams last as long as the client reads.
+        job_feed: JobFeedServiceClient::new(cx.client("job-feed", None)?)
+            .max_decoding_message_size(16 * 1024 * 1024)
+            .max_encoding_message_size(16 * 1024 * 1024),
+        clock: cx.clock.clone(),
+        auth: cx.authenticator()?,
+        limits: limits.clone(),
+    };
+    let app = router(state);
+    let watcher = limits.clone();
+    Ok(
+        Parts::http(move |listener, shutdown| serve(app, listener, shutdown))
+            .task("switches", move |shutdown| watcher.watch(shutdown))
+            .task("admissions", move |shutdown| limits.exchange(shutdown))
+            .note(format!("API docs: http://{}/docs", cx.addr)),
+    )
 }
 
-/// Request IDs: kept when the caller sends one, made otherwise; echoed on the response.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "HWX API",
+        description = "Hello Work job / job-seeker information provision service. Errors are problem+json with the rule ID of the terms of use."
+    ),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+/// The router: every route once, with its description, and the middleware around them.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(
+            registration::routes()
+                .merge(feed::routes())
+                .merge(ops::routes())
+                .layer(DefaultBodyLimit::max(BODY_LIMIT)),
+        )
+        .merge(feed::ingest_routes().layer(DefaultBodyLimit::disable()))
+        .split_for_parts();
+    api.merge(docs::routes(&openapi))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), maintenance))
+        .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn(trace))
+        .with_state(state)
+}
+
+async fn serve(
+    app: Router,
+    listener: tokio::net::TcpListener,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    })
+    .await
+}
+
+/// A gRPC request carrying the caller's bearer token (the client adds trace context and request
+/// ID).
+pub(crate) fn grpc<T>(headers: &HeaderMap, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+    {
+        r.metadata_mut().insert("authorization", v);
+    }
+    r
+}
+
+/// The caller's bearer token, or a problem saying how to get one.
+pub(crate) fn bearer(headers: &HeaderMap) -> ApiResult<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Problem::unauthorized(
+                "send Authorization: Bearer <token> (POST /v1/sessions gives one)",
+            )
+        })
+}
+
+/// A JSON body, or a problem saying what is wrong with it.
+pub(crate) fn body<T: serde::de::DeserializeOwned>(raw: &axum::body::Bytes) -> ApiResult<T> {
+    serde_json::from_slice(raw)
+        .map_err(|e| Problem::bad_request(format!("malformed JSON body: {e}")))
+}
+
+/// Request IDs: kept when the caller sends one, made otherwise; echoed on the response and
+/// carried on every gRPC call made for the request.
 async fn request_id(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -78,7 +192,7 @@ async fn request_id(mut req: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     if let Ok(v) = HeaderValue::from_str(&id) {
         req.headers_mut().insert("x-request-id", v.clone());
-        let mut res = next.run(req).await;
+        let mut res = grpc::with_request_id(id, next.run(req)).await;
         res.headers_mut().insert("x-request-id", v);
         return res;
     }
@@ -128,12 +242,7 @@ async fn maintenance(State(state): State<AppState>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let now = state.clock.now_jst();
-    let status = state
-        .maintenance
-        .read()
-        .unwrap_or_else(lock_poisoned)
-        .status(&now);
-    if let Some(reopens) = status.reopens {
+    if let Some(reopens) = state.limits.reopens(&now) {
         let secs = (reopens - now).num_seconds().max(1) as u64;
         return Problem::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -149,7 +258,8 @@ async fn maintenance(State(state): State<AppState>, req: Request, next: Next) ->
     next.run(req).await
 }
 
-/// X2: a per-caller rate limit (by bearer token, or by client address without one).
+/// X2: a per-caller rate limit (by the caller's organisation, or by client address without a
+/// session).
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/v1/") {
         return next.run(req).await;
@@ -166,24 +276,16 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     {
         // X2 limits organisations: every session of one organisation shares its bucket. A token
         // that is no session counts against the client's address, like no token at all.
-        Some(token) => rate_key(&state, token).await.unwrap_or(ip),
+        Some(token) => match state.auth.token(token).await {
+            Ok(c) => match c.organisation_id {
+                Some(org) => format!("org:{org}"),
+                None => format!("account:{}", c.account_id),
+            },
+            Err(_) => ip,
+        },
         None => ip,
     };
-    let now = state.clock.now_jst();
-    let limit = *state.limits.read().unwrap_or_else(lock_poisoned);
-    let decision = {
-        let mut tats = state.tats.lock().unwrap_or_else(lock_poisoned);
-        let d = limit.check(tats.get(&key).copied(), now);
-        if d.allowed {
-            // A cell whose arrival time has passed is the same as no cell: drop those now and
-            // then, so the map holds only callers active within the last burst.
-            if tats.len() > 10_000 {
-                tats.retain(|_, tat| *tat > now);
-            }
-            tats.insert(key, d.next_tat);
-        }
-        d
-    };
+    let decision = state.limits.admit(key, state.clock.now_jst());
     if !decision.allowed {
         let secs = decision
             .retry_after
@@ -197,125 +299,4 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         .into_response();
     }
     next.run(req).await
-}
-
-/// How long a token's owner is remembered for rate limiting (one `Authenticate` call per token
-/// per minute rather than per request).
-const CALLER_CACHE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The rate-limit bucket of a bearer token: its organisation, else its account. An unknown token
-/// gets a bucket of its own; the service will refuse it anyway.
-/// The token of an `Authorization` header, read as the job feed reads it.
-pub(crate) use hwx_platform::grpc::bearer_token;
-
-async fn rate_key(state: &AppState, token: &str) -> Option<String> {
-    if let Some((key, at)) = state
-        .callers
-        .lock()
-        .unwrap_or_else(lock_poisoned)
-        .get(token)
-        && at.elapsed() < CALLER_CACHE
-    {
-        return Some(key.clone());
-    }
-    let (key, cacheable) = match state
-        .registration
-        .clone()
-        .authenticate(hwx_proto::registration::v1::AuthenticateRequest {
-            token: token.to_owned(),
-        })
-        .await
-    {
-        Ok(c) => {
-            let c = c.into_inner();
-            if !c.organisation_id.is_empty() {
-                (format!("org:{}", c.organisation_id), true)
-            } else {
-                // An organisation account before its organisation is registered will soon have
-                // one: do not remember its account bucket.
-                let pending_org = c.role == hwx_proto::common::v1::Role::Org as i32;
-                (format!("account:{}", c.account_id), !pending_org)
-            }
-        }
-        Err(_) => return None,
-    };
-    if !cacheable {
-        return Some(key);
-    }
-    let mut callers = state.callers.lock().unwrap_or_else(lock_poisoned);
-    if callers.len() > 100_000 {
-        callers.retain(|_, (_, at)| at.elapsed() < CALLER_CACHE);
-    }
-    callers.insert(token.to_owned(), (key.clone(), std::time::Instant::now()));
-    Some(key)
-}
-
-/// The router, for tests that drive it in process and for `serve`.
-pub async fn router(cfg: &GatewayConfig, clock: SharedClock) -> Result<Router, String> {
-    let channel = Channel::from_shared(cfg.registration_url.clone())
-        .map_err(|e| format!("registration_url {:?}: {e}", cfg.registration_url))?
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(30))
-        .connect_lazy();
-    // No overall timeout: snapshots and live streams last as long as the client reads.
-    let feed_channel = Channel::from_shared(cfg.job_feed_url.clone())
-        .map_err(|e| format!("job_feed_url {:?}: {e}", cfg.job_feed_url))?
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .connect_lazy();
-    let state = AppState {
-        registration: RegistrationServiceClient::new(channel),
-        job_feed: JobFeedServiceClient::new(feed_channel)
-            .max_decoding_message_size(16 * 1024 * 1024)
-            .max_encoding_message_size(16 * 1024 * 1024),
-        clock,
-        maintenance: Arc::new(RwLock::new(cfg.maintenance.clone())),
-        limits: Arc::new(RwLock::new(RateLimit {
-            requests: cfg.requests_per_second.max(1),
-            per: Duration::seconds(1),
-            burst: cfg.burst.max(1),
-        })),
-        tats: Arc::new(Mutex::new(HashMap::new())),
-        callers: Arc::new(Mutex::new(HashMap::new())),
-    };
-    Ok(routes::routes()
-        .merge(feed::routes())
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .merge(feed::ingest_routes().layer(DefaultBodyLimit::disable()))
-        .merge(docs::routes())
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), maintenance))
-        .layer(middleware::from_fn(request_id))
-        .layer(middleware::from_fn(trace))
-        .with_state(state))
-}
-
-/// A running gateway.
-#[derive(Debug)]
-pub struct Running {
-    pub addr: SocketAddr,
-    pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-/// Serve on `addr` (port 0 picks one) until `shutdown`, draining in-flight requests.
-pub async fn serve(
-    cfg: GatewayConfig,
-    clock: SharedClock,
-    addr: SocketAddr,
-    mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<Running> {
-    let app = router(&cfg, clock).await.map_err(std::io::Error::other)?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let handle = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        })
-        .await
-    });
-    tracing::info!(%addr, "gateway serving");
-    Ok(Running { addr, handle })
 }

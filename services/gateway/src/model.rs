@@ -1,8 +1,13 @@
 //! The JSON of the REST API, and its mapping to the gRPC contracts. Dates are `YYYY-MM-DD`
 //! (JST days), enums are lower-case words.
 
+use hwx_platform::auth::Role;
+use hwx_platform::codes::Code;
 use hwx_proto::common::v1 as common;
 use hwx_proto::registration::v1 as reg;
+use hwx_rules::access::EnrolmentStatus;
+use hwx_rules::application::ApplicationStatus;
+use hwx_rules::eligibility::{ApplicationKind, OrgKind, School, Service};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -30,76 +35,32 @@ pub fn date_in(s: &Option<String>, field: &str) -> Result<Option<common::Date>, 
     }
 }
 
-fn pick<T: Copy>(table: &[(&str, T)], s: &str, field: &str) -> Result<T, Problem> {
-    table
-        .iter()
-        .find(|(k, _)| *k == s)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| {
-            Problem::bad_request(format!(
-                "{field}: {s:?} is not one of {}",
-                table.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
-            ))
-        })
+/// A text value of the JSON into its proto number, through the enum's one table.
+fn code_in<T: Code>(text: &str, field: &str) -> Result<i32, Problem> {
+    T::parse(text)
+        .map(Code::to_proto)
+        .map_err(|e| Problem::bad_request(e.field(field).to_string()))
 }
 
-fn name<T: Copy + PartialEq>(table: &[(&'static str, T)], v: T) -> &'static str {
-    table
-        .iter()
-        .find(|(_, x)| *x == v)
-        .map_or("unspecified", |(k, _)| k)
+/// A proto number from a service into its JSON text. A number this gateway does not know is an
+/// error that names it (a service newer than the gateway), never a default.
+fn code_out<T: Code>(n: i32) -> Result<String, Problem> {
+    T::from_proto(n)
+        .map(|v| v.as_str().to_owned())
+        .map_err(unknown_from_service)
 }
 
-const ROLES: &[(&str, common::Role)] = &[
-    ("org", common::Role::Org),
-    ("seeker", common::Role::Seeker),
-    ("bureau", common::Role::Bureau),
-    ("mhlw", common::Role::Mhlw),
-    ("ops", common::Role::Ops),
-    ("upstream", common::Role::Upstream),
-];
-const KINDS: &[(&str, common::OrgKind)] = &[
-    ("K1", common::OrgKind::K1),
-    ("K2", common::OrgKind::K2),
-    ("K3", common::OrgKind::K3),
-    ("K4", common::OrgKind::K4),
-];
-const SCHOOLS: &[(&str, common::School)] = &[
-    ("university", common::School::University),
-    ("graduate_school", common::School::GraduateSchool),
-    ("junior_college", common::School::JuniorCollege),
-    ("technical_college", common::School::TechnicalCollege),
-    ("vocational_school", common::School::VocationalSchool),
-    ("high", common::School::High),
-    ("junior_high", common::School::JuniorHigh),
-];
-const SERVICES: &[(&str, common::ServiceCode)] = &[
-    ("job", common::ServiceCode::Job),
-    ("seeker", common::ServiceCode::Seeker),
-];
-const APP_KINDS: &[(&str, reg::ApplicationKind)] = &[
-    ("use", reg::ApplicationKind::Use),
-    ("change", reg::ApplicationKind::Change),
-    ("renewal", reg::ApplicationKind::Renewal),
-    ("withdrawal", reg::ApplicationKind::Withdrawal),
-];
-const STATUSES: &[(&str, reg::ApplicationStatus)] = &[
-    ("registered", reg::ApplicationStatus::Registered),
-    ("submitted", reg::ApplicationStatus::Submitted),
-    ("approved", reg::ApplicationStatus::Approved),
-    ("rejected", reg::ApplicationStatus::Rejected),
-    ("expired", reg::ApplicationStatus::Expired),
-];
-const ENROLMENT: &[(&str, common::EnrolmentStatus)] = &[
-    ("active", common::EnrolmentStatus::Active),
-    ("suspended", common::EnrolmentStatus::Suspended),
-    ("revoked", common::EnrolmentStatus::Revoked),
-    ("withdrawn", common::EnrolmentStatus::Withdrawn),
-    ("expired", common::EnrolmentStatus::Expired),
-];
+fn unknown_from_service(e: hwx_platform::codes::UnknownCode) -> Problem {
+    tracing::error!(error = %e, "a service sent a value this gateway does not know");
+    Problem::new(
+        axum::http::StatusCode::BAD_GATEWAY,
+        format!("a service sent a value this gateway does not know ({e})"),
+    )
+}
 
+/// The `status` filter of a list of applications.
 pub fn status_in(s: &str) -> Result<i32, Problem> {
-    pick(STATUSES, s, "status").map(|v| v as i32)
+    code_in::<ApplicationStatus>(s, "status")
 }
 
 /// Sign-up: an organisation or seeker account (staff accounts need an ops session).
@@ -117,11 +78,11 @@ pub struct NewAccount {
 
 impl NewAccount {
     pub fn into_proto(self) -> Result<reg::CreateAccountRequest, Problem> {
-        let role = pick(ROLES, self.role.as_deref().unwrap_or("org"), "role")?;
+        let role = code_in::<Role>(self.role.as_deref().unwrap_or("org"), "role")?;
         Ok(reg::CreateAccountRequest {
             email: self.email,
             password: self.password,
-            role: role as i32,
+            role,
             bureau_code: self.bureau_code.unwrap_or_default(),
         })
     }
@@ -139,18 +100,17 @@ pub struct Account {
     pub locked: bool,
 }
 
-impl From<reg::Account> for Account {
-    fn from(a: reg::Account) -> Self {
-        Account {
-            role: common::Role::try_from(a.role)
-                .map_or("unspecified", |r| name(ROLES, r))
-                .into(),
+impl TryFrom<reg::Account> for Account {
+    type Error = Problem;
+    fn try_from(a: reg::Account) -> Result<Self, Problem> {
+        Ok(Account {
+            role: code_out::<Role>(a.role)?,
             id: a.id,
             email: a.email,
             organisation_id: Some(a.organisation_id).filter(|s| !s.is_empty()),
             bureau_code: Some(a.bureau_code).filter(|s| !s.is_empty()),
             locked: a.locked,
-        }
+        })
     }
 }
 
@@ -267,16 +227,16 @@ fn person_out(p: Option<reg::ResponsiblePerson>) -> Person {
 
 impl NewOrganisation {
     pub fn into_proto(self) -> Result<reg::RegisterOrganisationRequest, Problem> {
-        let kind = pick(KINDS, &self.kind, "kind")?;
+        let kind = code_in::<OrgKind>(&self.kind, "kind")?;
         let school = match self.school.as_deref() {
-            None | Some("") => common::School::Unspecified,
-            Some(s) => pick(SCHOOLS, s, "school")?,
+            None | Some("") => common::School::Unspecified as i32,
+            Some(s) => code_in::<School>(s, "school")?,
         };
         Ok(reg::RegisterOrganisationRequest {
             organisation: Some(reg::Organisation {
                 name: self.name,
-                kind: kind as i32,
-                school: school as i32,
+                kind,
+                school,
                 licence_number: self.licence_number,
                 licence_expiry: date_in(&self.licence_expiry, "licence_expiry")?,
                 address: self.address,
@@ -315,16 +275,14 @@ pub struct Organisation {
     pub revoked_on: Option<String>,
 }
 
-impl From<reg::Organisation> for Organisation {
-    fn from(o: reg::Organisation) -> Self {
-        Organisation {
-            kind: common::OrgKind::try_from(o.kind)
-                .map_or("unspecified", |k| name(KINDS, k))
-                .into(),
-            school: common::School::try_from(o.school)
-                .ok()
-                .filter(|s| *s != common::School::Unspecified)
-                .map(|s| name(SCHOOLS, s).into()),
+impl TryFrom<reg::Organisation> for Organisation {
+    type Error = Problem;
+    fn try_from(o: reg::Organisation) -> Result<Self, Problem> {
+        Ok(Organisation {
+            kind: code_out::<OrgKind>(o.kind)?,
+            school: School::from_proto_opt(o.school)
+                .map_err(unknown_from_service)?
+                .map(|s| s.as_str().to_owned()),
             licence_expiry: date_str(&o.licence_expiry),
             registered_on: date_str(&o.registered_on),
             bureau_email_due: date_str(&o.bureau_email_due),
@@ -340,7 +298,7 @@ impl From<reg::Organisation> for Organisation {
             handles_subsidies: o.handles_subsidies,
             certifications: o.certifications,
             bureau_email_sent: o.bureau_email_sent,
-        }
+        })
     }
 }
 
@@ -365,8 +323,8 @@ impl NewApplication {
     pub fn into_proto(self) -> Result<reg::CreateApplicationRequest, Problem> {
         Ok(reg::CreateApplicationRequest {
             organisation_id: self.organisation_id,
-            service: pick(SERVICES, &self.service, "service")? as i32,
-            kind: pick(APP_KINDS, self.kind.as_deref().unwrap_or("use"), "kind")? as i32,
+            service: code_in::<Service>(&self.service, "service")?,
+            kind: code_in::<ApplicationKind>(self.kind.as_deref().unwrap_or("use"), "kind")?,
             regular_placements_3m: self.regular_placements_3m,
             content_changed: self.content_changed,
         })
@@ -391,18 +349,13 @@ pub struct Application {
     pub regular_placements_3m: i32,
 }
 
-impl From<reg::Application> for Application {
-    fn from(a: reg::Application) -> Self {
-        Application {
-            service: common::ServiceCode::try_from(a.service)
-                .map_or("unspecified", |s| name(SERVICES, s))
-                .into(),
-            kind: reg::ApplicationKind::try_from(a.kind)
-                .map_or("unspecified", |k| name(APP_KINDS, k))
-                .into(),
-            status: reg::ApplicationStatus::try_from(a.status)
-                .map_or("unspecified", |s| name(STATUSES, s))
-                .into(),
+impl TryFrom<reg::Application> for Application {
+    type Error = Problem;
+    fn try_from(a: reg::Application) -> Result<Self, Problem> {
+        Ok(Application {
+            service: code_out::<Service>(a.service)?,
+            kind: code_out::<ApplicationKind>(a.kind)?,
+            status: code_out::<ApplicationStatus>(a.status)?,
             registered_on: date_str(&a.registered_on),
             submission_deadline: date_str(&a.submission_deadline),
             submitted_on: date_str(&a.submitted_on),
@@ -411,7 +364,7 @@ impl From<reg::Application> for Application {
             organisation_id: a.organisation_id,
             decision_note: a.decision_note,
             regular_placements_3m: a.regular_placements_3m,
-        }
+        })
     }
 }
 
@@ -440,18 +393,15 @@ pub struct Enrolment {
     pub valid_until: Option<String>,
 }
 
-impl From<reg::Enrolment> for Enrolment {
-    fn from(e: reg::Enrolment) -> Self {
-        Enrolment {
-            service: common::ServiceCode::try_from(e.service)
-                .map_or("unspecified", |s| name(SERVICES, s))
-                .into(),
-            status: common::EnrolmentStatus::try_from(e.status)
-                .map_or("unspecified", |s| name(ENROLMENT, s))
-                .into(),
+impl TryFrom<reg::Enrolment> for Enrolment {
+    type Error = Problem;
+    fn try_from(e: reg::Enrolment) -> Result<Self, Problem> {
+        Ok(Enrolment {
+            service: code_out::<Service>(e.service)?,
+            status: code_out::<EnrolmentStatus>(e.status)?,
             valid_from: date_str(&e.valid_from),
             valid_until: date_str(&e.valid_until),
-        }
+        })
     }
 }
 

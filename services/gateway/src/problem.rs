@@ -113,3 +113,11 @@ impl IntoResponse for Problem {
         res
     }
 }
+
+/// A refusal decided in the gateway itself (an authentication through registration, say), shown
+/// exactly as if a service had answered it.
+impl From<grpc::ServiceError> for Problem {
+    fn from(e: grpc::ServiceError) -> Self {
+        Problem::from(tonic::Status::from(e))
+    }
+}

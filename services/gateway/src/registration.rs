@@ -1,57 +1,23 @@
-//! The `/v1` handlers. Each parses the JSON, forwards the caller's bearer token and request ID to
-//! the service over gRPC, and maps the answer back; refusals become problem+json with the rule.
+//! `/v1` over the registration service: accounts and sessions, organisations, applications,
+//! enrolments, the bureau's lists and the public lists. Each handler parses the JSON, forwards the
+//! caller's bearer token over gRPC (the client adds trace context and request ID), and maps the
+//! answer back; refusals become problem+json with the rule.
 
 #![allow(unused_qualifications)] // utoipa's generated code qualifies paths
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use hwx_proto::registration::v1 as reg;
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::model::*;
 use crate::problem::Problem;
-use crate::{AppState, lock_poisoned};
-
-type ApiResult<T> = Result<T, Problem>;
-
-/// A gRPC request carrying the caller's bearer token and request ID.
-pub(crate) fn grpc<T>(headers: &HeaderMap, msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    hwx_platform::grpc::inject_trace(&mut r);
-    for name in ["authorization", "x-request-id"] {
-        if let Some(v) = headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-        {
-            r.metadata_mut().insert(name, v);
-        }
-    }
-    r
-}
-
-pub(crate) fn bearer(headers: &HeaderMap) -> ApiResult<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::bearer_token)
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            Problem::unauthorized(
-                "send Authorization: Bearer <token> (POST /v1/sessions gives one)",
-            )
-        })
-}
-
-/// A JSON body, or a problem saying what is wrong with it.
-fn body<T: serde::de::DeserializeOwned>(raw: &axum::body::Bytes) -> ApiResult<T> {
-    serde_json::from_slice(raw)
-        .map_err(|e| Problem::bad_request(format!("malformed JSON body: {e}")))
-}
+use crate::{ApiResult, AppState, body, grpc};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct Paging {
@@ -91,7 +57,7 @@ async fn create_account(
         .create_account(grpc(&headers, req))
         .await?
         .into_inner();
-    Ok((StatusCode::CREATED, Json(Account::from(a))).into_response())
+    Ok((StatusCode::CREATED, Json(Account::try_from(a)?)).into_response())
 }
 
 /// Log in: a bearer session.
@@ -118,7 +84,7 @@ async fn login(State(s): State<AppState>, raw: axum::body::Bytes) -> ApiResult<R
         Json(Session {
             token: session.token,
             expires_at,
-            account: session.account.map(Account::from),
+            account: session.account.map(Account::try_from).transpose()?,
         }),
     )
         .into_response())
@@ -127,7 +93,7 @@ async fn login(State(s): State<AppState>, raw: axum::body::Bytes) -> ApiResult<R
 /// Log out: the bearer session ends.
 #[utoipa::path(delete, path = "/v1/sessions", responses((status = 204)))]
 async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
-    let token = bearer(&headers)?;
+    let token = crate::bearer(&headers)?;
     s.registration
         .clone()
         .logout(reg::LogoutRequest { token })
@@ -162,7 +128,7 @@ async fn report_compromise(
             },
         ))
         .await?;
-    Ok(Json(a.into_inner().into()))
+    Ok(Json(a.into_inner().try_into()?))
 }
 
 /// Register the caller's organisation (K1–K4, responsible persons A2).
@@ -180,7 +146,7 @@ async fn register_organisation(
         .register_organisation(grpc(&headers, req))
         .await?
         .into_inner();
-    Ok((StatusCode::CREATED, Json(Organisation::from(o))).into_response())
+    Ok((StatusCode::CREATED, Json(Organisation::try_from(o)?)).into_response())
 }
 
 /// An organisation: its own account, or a bureau of its jurisdiction.
@@ -195,7 +161,7 @@ async fn get_organisation(
         .clone()
         .get_organisation(grpc(&headers, reg::GetOrganisationRequest { id }))
         .await?;
-    Ok(Json(o.into_inner().into()))
+    Ok(Json(o.into_inner().try_into()?))
 }
 
 /// SK7: a new version of the mandatory information; ongoing conversations are told.
@@ -218,7 +184,7 @@ async fn update_mandatory_info(
             .update_mandatory_info(grpc(&headers, req))
             .await?
             .into_inner()
-            .into(),
+            .try_into()?,
     ))
 }
 
@@ -243,8 +209,8 @@ async fn enrolments(
         e.into_inner()
             .enrolments
             .into_iter()
-            .map(Enrolment::from)
-            .collect(),
+            .map(Enrolment::try_from)
+            .collect::<ApiResult<_>>()?,
     ))
 }
 
@@ -265,7 +231,7 @@ async fn bureau_email_sent(
             },
         ))
         .await?;
-    Ok(Json(o.into_inner().into()))
+    Ok(Json(o.into_inner().try_into()?))
 }
 
 /// D2: organisations whose bureau email is overdue (a bureau sees its own).
@@ -286,8 +252,8 @@ async fn overdue_emails(
         r.into_inner()
             .organisations
             .into_iter()
-            .map(Organisation::from)
-            .collect(),
+            .map(Organisation::try_from)
+            .collect::<ApiResult<_>>()?,
     ))
 }
 
@@ -306,7 +272,7 @@ async fn create_application(
         .create_application(grpc(&headers, req))
         .await?
         .into_inner();
-    Ok((StatusCode::CREATED, Json(Application::from(a))).into_response())
+    Ok((StatusCode::CREATED, Json(Application::try_from(a)?)).into_response())
 }
 
 /// Applications: an organisation sees its own, a bureau those under its jurisdiction.
@@ -332,7 +298,11 @@ async fn list_applications(
         .await?
         .into_inner();
     Ok(Json(Page {
-        items: r.applications.into_iter().map(Application::from).collect(),
+        items: r
+            .applications
+            .into_iter()
+            .map(Application::try_from)
+            .collect::<ApiResult<_>>()?,
         next_page_token: next(r.next_page_token),
     }))
 }
@@ -350,7 +320,7 @@ async fn get_application(
             .get_application(grpc(&headers, reg::GetApplicationRequest { id }))
             .await?
             .into_inner()
-            .into(),
+            .try_into()?,
     ))
 }
 
@@ -404,7 +374,7 @@ async fn record_submission(
             .record_submission(grpc(&headers, req))
             .await?
             .into_inner()
-            .into(),
+            .try_into()?,
     ))
 }
 
@@ -430,7 +400,7 @@ async fn decide(
             .decide_application(grpc(&headers, req))
             .await?
             .into_inner()
-            .into(),
+            .try_into()?,
     ))
 }
 
@@ -495,145 +465,23 @@ async fn revoked_organisations(
     }))
 }
 
-/// The caller must be operations (checked with the registration service).
-async fn require_ops(s: &AppState, headers: &HeaderMap) -> ApiResult<()> {
-    let token = bearer(headers)?;
-    let caller = s
-        .registration
-        .clone()
-        .authenticate(reg::AuthenticateRequest { token })
-        .await?
-        .into_inner();
-    let ops = [
-        hwx_proto::common::v1::Role::Ops as i32,
-        hwx_proto::common::v1::Role::Mhlw as i32,
-    ];
-    if ops.contains(&caller.role) {
-        Ok(())
-    } else {
-        Err(Problem::new(StatusCode::FORBIDDEN, "operations only"))
-    }
-}
-
-/// X1: declare (or end, with `until: null`) emergency maintenance. Operations only.
-#[utoipa::path(put, path = "/v1/ops/maintenance", request_body = Emergency, responses((status = 200, body = Emergency)))]
-async fn emergency(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
-) -> ApiResult<Json<Emergency>> {
-    require_ops(&s, &headers).await?;
-    let e: Emergency = body(&raw)?;
-    let now = s.clock.now_jst();
-    // Parse before touching the policy: a malformed request must not end a running window.
-    let until = match &e.until {
-        None => None,
-        Some(until) => Some(chrono::DateTime::parse_from_rfc3339(until).map_err(|_| {
-            Problem::bad_request(format!("until: {until:?} is not an RFC 3339 time"))
-        })?),
-    };
-    let mut policy = s.maintenance.write().unwrap_or_else(lock_poisoned);
-    policy.emergency.clear();
-    if let Some(until) = until.filter(|u| *u > now) {
-        policy.emergency.push((now, until));
-    }
-    Ok(Json(e))
-}
-
-/// X2: change the per-organisation rate limit at run time. Operations only.
-#[utoipa::path(put, path = "/v1/ops/rate-limits", request_body = RateLimits, responses((status = 200, body = RateLimits)))]
-async fn set_limits(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
-) -> ApiResult<Json<RateLimits>> {
-    require_ops(&s, &headers).await?;
-    let l: RateLimits = body(&raw)?;
-    if l.requests_per_second == 0 || l.burst == 0 {
-        return Err(Problem::bad_request(
-            "requests_per_second and burst must be at least 1",
-        ));
-    }
-    *s.limits.write().unwrap_or_else(lock_poisoned) = hwx_rules::ratelimit::RateLimit {
-        requests: l.requests_per_second,
-        per: chrono::Duration::seconds(1),
-        burst: l.burst,
-    };
-    // The stored arrival times were computed for the old limit: start everyone afresh.
-    s.tats.lock().unwrap_or_else(lock_poisoned).clear();
-    Ok(Json(l))
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "HWX API",
-        description = "Hello Work job / job-seeker information provision service. Errors are problem+json with the rule ID of the terms of use."
-    ),
-    paths(
-        create_account,
-        login,
-        logout,
-        report_compromise,
-        register_organisation,
-        get_organisation,
-        update_mandatory_info,
-        enrolments,
-        bureau_email_sent,
-        overdue_emails,
-        create_application,
-        list_applications,
-        get_application,
-        application_pdf,
-        record_submission,
-        decide,
-        public_organisations,
-        revoked_organisations,
-        emergency,
-        set_limits,
-        crate::feed::ingest,
-        crate::feed::changes,
-        crate::feed::watch,
-        crate::feed::snapshot,
-        crate::feed::posting,
-        crate::feed::addition,
-        crate::feed::signing_key,
-        crate::feed::access_log
-    ),
-    components(schemas(Problem))
-)]
-pub struct ApiDoc;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/accounts", post(create_account))
-        .route("/v1/accounts/{id}/compromise", post(report_compromise))
-        .route("/v1/sessions", post(login).delete(logout))
-        .route("/v1/organisations", post(register_organisation))
-        .route("/v1/organisations/{id}", get(get_organisation))
-        .route(
-            "/v1/organisations/{id}/mandatory-info",
-            put(update_mandatory_info),
-        )
-        .route("/v1/organisations/{id}/enrolments", get(enrolments))
-        .route(
-            "/v1/organisations/{id}/bureau-email",
-            post(bureau_email_sent),
-        )
-        .route("/v1/bureau/overdue-emails", get(overdue_emails))
-        .route(
-            "/v1/applications",
-            post(create_application).get(list_applications),
-        )
-        .route("/v1/applications/{id}", get(get_application))
-        .route("/v1/applications/{id}/pdf", get(application_pdf))
-        .route("/v1/applications/{id}/submission", post(record_submission))
-        .route("/v1/applications/{id}/decision", post(decide))
-        .route("/v1/public/organisations", get(public_organisations))
-        .route(
-            "/v1/public/revoked-organisations",
-            get(revoked_organisations),
-        )
-        .route("/v1/ops/maintenance", put(emergency))
-        .route("/v1/ops/rate-limits", put(set_limits))
+/// Every route over registration, each with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_account))
+        .routes(routes!(report_compromise))
+        .routes(routes!(login, logout))
+        .routes(routes!(register_organisation))
+        .routes(routes!(get_organisation))
+        .routes(routes!(update_mandatory_info))
+        .routes(routes!(enrolments))
+        .routes(routes!(bureau_email_sent))
+        .routes(routes!(overdue_emails))
+        .routes(routes!(create_application, list_applications))
+        .routes(routes!(get_application))
+        .routes(routes!(application_pdf))
+        .routes(routes!(record_submission))
+        .routes(routes!(decide))
+        .routes(routes!(public_organisations))
+        .routes(routes!(revoked_organisations))
 }

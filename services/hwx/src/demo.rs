@@ -4,12 +4,15 @@
 
 use std::process::ExitCode;
 
+use hwx_platform::codes::Code;
 use hwx_platform::config::Config;
-use hwx_platform::db::Database;
-use hwx_platform::events::Events;
+use hwx_platform::events::{Events, Outbox};
+use hwx_platform::kit::Host;
 use hwx_proto::common::v1 as common;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use hwx_proto::registration::v1::*;
+use hwx_rules::access::EnrolmentStatus;
+use hwx_rules::eligibility::Service;
 use tonic::transport::Channel;
 
 /// Password of every demo account.
@@ -112,10 +115,10 @@ pub(crate) async fn login(
 }
 
 pub fn seed() -> ExitCode {
-    let cfg = match Config::from_env() {
+    let cfg = match crate::registry::config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("hwx: configuration: {e}");
+            eprintln!("hwx: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -139,34 +142,27 @@ pub fn seed() -> ExitCode {
     }
 }
 
-async fn run(cfg: Config) -> Result<(), String> {
-    let url = cfg.database_url.expose();
-    hwx_platform::db::ensure_database(url)
+async fn run(mut cfg: Config) -> Result<(), String> {
+    hwx_platform::db::ensure_database(cfg.database_url.expose())
         .await
         .map_err(|e| e.to_string())?;
-    let db = Database::open(
-        url,
-        hwx_registration::SCHEMA,
-        4,
-        hwx_registration::MIGRATIONS,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
     let events = Events::connect(&cfg.nats_url, &cfg.subject_prefix)
         .await
         .map_err(|e| e.to_string())?;
     let clock = hwx_platform::clock::parse(&cfg.clock)?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let svc = hwx_registration::serve(
-        db.clone(),
-        events,
-        clock,
-        "127.0.0.1:0".parse().map_err(|_| "address")?,
-        stopped,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let mut c = RegistrationServiceClient::connect(format!("http://{}", svc.grpc.addr))
+    let outbox = Outbox::new(hwx_registration::SERVICE.name, clock.clone());
+    // Its own registration service on a free port, beside any that runs already.
+    if let Some(e) = cfg.services.get_mut(hwx_registration::SERVICE.name) {
+        e.addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        e.url.clear();
+    }
+    let mut host = Host::new(cfg, clock, events);
+    let svc = host.start(&hwx_registration::SERVICE).await?;
+    let db = svc
+        .db
+        .clone()
+        .ok_or("registration runs without its schema")?;
+    let mut c = RegistrationServiceClient::connect(format!("http://{}", svc.addr))
         .await
         .map_err(|e| e.to_string())?;
 
@@ -222,17 +218,13 @@ async fn run(cfg: Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
         for (org, service) in revoked {
-            let service = if service == "job" {
-                hwx_rules::eligibility::Service::Job
-            } else {
-                hwx_rules::eligibility::Service::Seeker
-            };
-            hwx_registration::events::stage_enrolment_ended(
+            let service = Service::parse(&service).map_err(|e| e.to_string())?;
+            hwx_registration::events::enrolment_ended(
+                &outbox,
                 &mut tx,
-                chrono::Utc::now(),
                 org,
                 service,
-                "revoked",
+                EnrolmentStatus::Revoked,
                 hwx_rules::RuleId::SN2,
             )
             .await
@@ -267,9 +259,9 @@ async fn run(cfg: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("{UPSTREAM}: {}", e.message()))?;
     }
-    let _ = stop.send(true);
-    let _ = svc.grpc.handle.await;
-    let _ = svc.relay.await;
+    // Stopping flushes the outbox: the events of the demo data are on NATS before this returns.
+    host.stop();
+    svc.join().await;
 
     println!("\nLog in (POST /v1/sessions) with any of these, password {PASSWORD:?}:");
     println!("  operations            ops@hwx.example.go.jp");

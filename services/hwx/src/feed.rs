@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::ExitCode;
 
-use hwx_job_feed::record::{self, ServedJson};
 use hwx_job_feed::signing::{self, VerifyError};
+use hwx_posting::record::{self, ServedJson};
 
 /// What a verification found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -194,54 +194,30 @@ pub fn verify_reader(
     }
     // CSV, UTF-8 or Shift_JIS, a record at a time (quoted fields may span lines).
     let mut header: Option<Vec<String>> = None;
-    let mut pending = String::new();
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    let mut record_line_no = 0u64;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        if pending.is_empty() {
-            record_line_no = line_no;
-        }
-        pending.push_str(&record::decode_text(&buf));
-        if pending.matches('"').count() % 2 == 1 {
+    for row in record::csv_rows(reader) {
+        let (line, row) = row?;
+        if row.iter().all(String::is_empty) {
             continue;
         }
-        let rows = record::parse_csv(&std::mem::take(&mut pending))?;
-        for row in rows {
-            if row.iter().all(String::is_empty) {
-                continue;
+        let Some(h) = &header else {
+            header = Some(row);
+            continue;
+        };
+        let first = record::served_from_csv(h, &row);
+        let verdict = match &first {
+            Ok(rec) => check(rec, key),
+            Err(_) => Ok(()),
+        };
+        let rec = match (first, verdict) {
+            (Ok(rec), Err(VerifyError::Hash)) => {
+                // Characters Shift_JIS cannot hold came through as references.
+                let row: Vec<String> = row.iter().map(|f| unescape_refs(f)).collect();
+                record::served_from_csv(h, &row).or(Ok(rec))
             }
-            let Some(h) = &header else {
-                header = Some(row);
-                continue;
-            };
-            let first = record::served_from_csv(h, &row);
-            let verdict = match &first {
-                Ok(rec) => check(rec, key),
-                Err(_) => Ok(()),
-            };
-            let rec = match (first, verdict) {
-                (Ok(rec), Err(VerifyError::Hash)) => {
-                    // Characters Shift_JIS cannot hold came through as references.
-                    let row: Vec<String> = row.iter().map(|f| unescape_refs(f)).collect();
-                    record::served_from_csv(h, &row).or(Ok(rec))
-                }
-                (r, _) => r,
-            };
-            record_line(&mut report, record_line_no, rec, key);
-            progress(report.ok + report.failed.len() as u64);
-        }
-    }
-    if !pending.trim().is_empty() {
-        return Err(format!("line {record_line_no}: a quoted field never ends"));
+            (r, _) => r,
+        };
+        record_line(&mut report, line, rec, key);
+        progress(report.ok + report.failed.len() as u64);
     }
     if header.is_none() {
         return Err("empty file".into());

@@ -5,5 +5,6 @@ pub mod demo;
 pub mod feed;
 pub mod load;
 pub mod postings;
+pub mod registry;
 pub mod rules;
 pub mod serve;

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use hwx_testkit::http::request;
+use hwx_platform::http::HttpClient;
 use serde_json::json;
 
 /// How the load runs.
@@ -57,13 +57,19 @@ async fn load(plan: LoadPlan) -> Result<(), String> {
         "load-{}@load.example.jp",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
+    // Connections stay open between requests, as a portal's would.
+    let client = HttpClient::new();
     let call = |method: &'static str,
                 path: &'static str,
                 token: Option<String>,
-                body: serde_json::Value| async move {
-        request(addr, method, path, token.as_deref(), Some(&body))
-            .await
-            .map_err(|e| format!("{method} {path}: {e}"))
+                body: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            client
+                .request(addr, method, path, token.as_deref(), Some(&body))
+                .await
+                .map_err(|e| format!("{method} {path}: {e}"))
+        }
     };
     let r = call(
         "POST",
@@ -112,13 +118,16 @@ async fn load(plan: LoadPlan) -> Result<(), String> {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..plan.concurrency.max(1) {
-        let (token, org) = (token.clone(), org.clone());
+        let (token, org, client) = (token.clone(), org.clone(), client.clone());
         workers.push(tokio::spawn(async move {
             let (mut ok, mut refused, mut lat) = (0u64, 0u64, Vec::new());
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let body = json!({"organisation_id": org, "service": "job"});
-                match request(addr, "POST", "/v1/applications", Some(&token), Some(&body)).await {
+                match client
+                    .request(addr, "POST", "/v1/applications", Some(&token), Some(&body))
+                    .await
+                {
                     Ok(r) if r.status == 201 => {
                         ok += 1;
                         lat.push(t.elapsed());

@@ -23,16 +23,22 @@ enum Command {
     ///
     /// Settings come from HWX_CONFIG (a TOML file) and HWX_* variables; see `hwx config`.
     Serve {
-        #[arg(value_enum, default_value_t = serve::Role::All)]
-        role: serve::Role,
+        #[arg(default_value = "all", value_parser = clap::builder::PossibleValuesParser::new(hwx::registry::roles()))]
+        role: String,
     },
     /// Create or update the database schemas (also done by `serve` at start).
     Migrate {
-        #[arg(value_enum, default_value_t = serve::MigrateTarget::All)]
-        target: serve::MigrateTarget,
+        #[arg(default_value = "all", value_parser = clap::builder::PossibleValuesParser::new(hwx::registry::schemas()))]
+        target: String,
     },
     /// Print the effective configuration, secrets masked.
     Config,
+    /// List the services this binary runs: name, default port, protocol, schema.
+    Services {
+        /// One JSON object per line (what `scripts/check-chart` compares the chart with).
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with downloaded feed files.
     #[command(subcommand)]
     Feed(FeedCommand),
@@ -100,9 +106,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
-        Command::Serve { role } => serve::serve(role),
-        Command::Migrate { target } => serve::migrate(target),
+        Command::Serve { role } => serve::serve(&role),
+        Command::Migrate { target } => serve::migrate(&target),
         Command::Config => serve::config(),
+        Command::Services { json } => serve::services(json),
         Command::Feed(FeedCommand::Verify { file, key }) => {
             hwx::feed::verify(&file, key.as_deref())
         }

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use hwx_job_feed::generate;
-use hwx_job_feed::record::PostingJson;
 use hwx_platform::config::Config;
 use hwx_platform::db::Database;
+use hwx_posting::record::PostingJson;
 use hwx_proto::jobfeed::v1 as jf;
 use hwx_proto::jobfeed::v1::job_feed_service_client::JobFeedServiceClient;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
@@ -89,10 +89,10 @@ impl Progress {
 }
 
 pub fn run(plan: Plan) -> ExitCode {
-    let cfg = match Config::from_env() {
+    let cfg = match crate::registry::config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("hwx: configuration: {e}");
+            eprintln!("hwx: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -148,7 +148,8 @@ async fn go(cfg: Config, plan: Plan) -> Result<(), String> {
             hwx_platform::db::ensure_database(url)
                 .await
                 .map_err(|e| e.to_string())?;
-            let db = Database::open(url, hwx_job_feed::SCHEMA, 4, hwx_job_feed::MIGRATIONS)
+            let schema = hwx_job_feed::SERVICE.schema().unwrap_or_default();
+            let db = Database::open(url, &schema, 4, hwx_job_feed::MIGRATIONS)
                 .await
                 .map_err(|e| e.to_string())?;
             let signer = hwx_job_feed::signing::Signer::load(&db, cfg.signing_key.expose()).await?;
@@ -172,15 +173,15 @@ async fn go(cfg: Config, plan: Plan) -> Result<(), String> {
             );
         }
         Sink::Ingest { snapshot } => {
-            let mut reg = RegistrationServiceClient::connect(cfg.registration_endpoint())
+            let mut reg = RegistrationServiceClient::connect(cfg.url("registration"))
                 .await
-                .map_err(|e| format!("registration at {}: {e}", cfg.registration_endpoint()))?;
+                .map_err(|e| format!("registration at {}: {e}", cfg.url("registration")))?;
             let token = crate::demo::login(&mut reg, crate::demo::UPSTREAM)
                 .await
                 .map_err(|e| format!("{e} (run `hwx demo seed` first)"))?;
-            let mut feed = JobFeedServiceClient::connect(cfg.job_feed_endpoint())
+            let mut feed = JobFeedServiceClient::connect(cfg.url("job-feed"))
                 .await
-                .map_err(|e| format!("job feed at {}: {e}", cfg.job_feed_endpoint()))?;
+                .map_err(|e| format!("job feed at {}: {e}", cfg.url("job-feed")))?;
             let (tx, rx) = tokio::sync::mpsc::channel::<jf::IngestRequest>(1024);
             let count = plan.count;
             let (start, revision) = (plan.start, plan.revision);

@@ -4,9 +4,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::Stream;
+use hwx_platform::auth::Role;
 use hwx_platform::clock::SharedClock;
 use hwx_platform::grpc::ServiceError;
-use hwx_proto::common::v1 as common;
 use hwx_proto::jobfeed::v1::job_feed_service_server::JobFeedService;
 use hwx_proto::jobfeed::v1::*;
 use hwx_rules::RuleId;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::access::Access;
 use crate::export::{self, ExportError, Filter};
-use crate::store::{FeedRow, FinishError, Store, parse_cursor};
+use crate::store::{self, FeedRow, FinishError, Store, parse_cursor};
 
 /// The job feed service.
 #[derive(Debug, Clone)]
@@ -184,28 +184,14 @@ impl JobFeed {
         if live.as_ref().is_none_or(|r| r.withdrawn) {
             return Err(ServiceError::not_found(format!("no live posting {number}")));
         }
-        if req.text.trim().is_empty() {
-            sqlx::query("DELETE FROM additions WHERE organisation_id = $1 AND posting_number = $2")
-                .bind(org)
-                .bind(&number)
-                .execute(self.store.db.pool())
-                .await?;
-        } else {
+        let text = req.text.trim();
+        if !text.is_empty() {
             hwx_rules::access::organisation_addition(req.employer_consented)?;
-            if req.text.chars().count() > 2000 {
+            if text.chars().count() > 2000 {
                 return Err(ServiceError::invalid("text: at most 2,000 characters"));
             }
-            sqlx::query(
-                "INSERT INTO additions (organisation_id, posting_number, text, consented_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (organisation_id, posting_number) DO UPDATE SET text = EXCLUDED.text, consented_at = EXCLUDED.consented_at",
-            )
-            .bind(org)
-            .bind(&number)
-            .bind(req.text.trim())
-            .bind(self.clock.now())
-            .execute(self.store.db.pool())
-            .await?;
         }
+        store::set_addition(&self.store.db, org, &number, text, self.clock.now()).await?;
         self.access
             .log(&caller, org, "addition", &number, 1)
             .await?;
@@ -224,17 +210,16 @@ impl JobFeed {
         let caller = self.access.caller(&request).await?;
         let req = request.into_inner();
         let org = match caller.role {
-            common::Role::Org => caller
+            Role::Org => caller
                 .organisation_id
                 .ok_or_else(|| ServiceError::not_found("register your organisation first"))?,
-            common::Role::Bureau | common::Role::Mhlw | common::Role::Ops => {
-                Uuid::parse_str(req.organisation_id.trim()).map_err(|_| {
+            Role::Bureau | Role::Mhlw | Role::Ops => Uuid::parse_str(req.organisation_id.trim())
+                .map_err(|_| {
                     ServiceError::invalid("organisation_id: the organisation whose reads to list")
-                })?
-            }
+                })?,
             _ => return Err(ServiceError::forbidden("not a role that reads access logs")),
         };
-        if caller.role == common::Role::Org
+        if caller.role == Role::Org
             && !req.organisation_id.trim().is_empty()
             && Uuid::parse_str(req.organisation_id.trim()).ok() != Some(org)
         {
@@ -247,34 +232,17 @@ impl JobFeed {
         } else {
             i64::from(req.limit).clamp(1, 1000)
         };
-        let rows = sqlx::query_as::<
-            _,
-            (
-                Uuid,
-                Uuid,
-                String,
-                String,
-                i64,
-                chrono::DateTime<chrono::Utc>,
-            ),
-        >(
-            "SELECT organisation_id, account_id, action, detail, records, at FROM access_log
-              WHERE organisation_id = $1 ORDER BY id DESC LIMIT $2",
-        )
-        .bind(org)
-        .bind(limit)
-        .fetch_all(self.store.db.pool())
-        .await?;
+        let reads = store::reads(&self.store.db, org, limit).await?;
         Ok(Response::new(ListAccessLogResponse {
-            entries: rows
+            entries: reads
                 .into_iter()
-                .map(|(o, a, action, detail, records, at)| AccessLogEntry {
-                    organisation_id: o.to_string(),
-                    account_id: a.to_string(),
-                    action,
-                    detail,
-                    records,
-                    at: Some(hwx_platform::grpc::timestamp(at)),
+                .map(|r| AccessLogEntry {
+                    organisation_id: r.organisation_id.to_string(),
+                    account_id: r.account_id.to_string(),
+                    action: r.action,
+                    detail: r.detail,
+                    records: r.records,
+                    at: Some(hwx_platform::grpc::timestamp(r.at)),
                 })
                 .collect(),
         }))

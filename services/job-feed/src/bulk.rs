@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use hwx_platform::db::Database;
 use hwx_proto::jobfeed::v1::PostingContent;
 
-use crate::record::{self, Intake};
 use crate::signing::Signer;
-use crate::store::{lock_feed, notify_feed};
+use crate::store::{lock_feed, notify_feed, sql};
+use hwx_posting::record::{self, Intake};
 
 /// Postings per COPY transaction.
 pub const CHUNK: u64 = 20_000;
@@ -67,49 +67,31 @@ pub fn copy_row(
     Ok(())
 }
 
-const COLUMNS: &str = "posting_number, version, content, content_hash, signature, key_id,
-    prefecture_code, occupation_code, industry_code, employment_type, updated_at, valid_until";
-
 /// Load one chunk of COPY rows (of the postings `numbers`); returns how many were new.
 pub async fn load_chunk(db: &Database, rows: &str, numbers: &[String]) -> Result<u64, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
     lock_feed(&mut tx).await?;
-    let clash: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM postings WHERE posting_number = ANY($1))")
-            .bind(numbers)
-            .fetch_one(&mut *tx)
-            .await?;
+    let clash: bool = sqlx::query_scalar(sql::ANY_STORED)
+        .bind(numbers)
+        .fetch_one(&mut *tx)
+        .await?;
     if !clash {
         // All new (the usual bulk load): straight in, positions taken under the lock.
-        let mut copy = tx
-            .copy_in_raw(&format!("COPY postings ({COLUMNS}) FROM STDIN"))
-            .await?;
+        let mut copy = tx.copy_in_raw(sql::COPY_POSTINGS).await?;
         copy.send(rows.as_bytes()).await?;
         let inserted = copy.finish().await?;
         notify_feed(&mut tx).await?;
         tx.commit().await?;
         return Ok(inserted);
     }
-    sqlx::raw_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS bulk_postings (
-            posting_number text, version integer, content text, content_hash text, signature bytea,
-            key_id text, prefecture_code text, occupation_code text, industry_code text,
-            employment_type text, updated_at timestamptz, valid_until date) ON COMMIT DELETE ROWS",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let mut copy = tx
-        .copy_in_raw(&format!("COPY bulk_postings ({COLUMNS}) FROM STDIN"))
-        .await?;
+    sqlx::raw_sql(sql::BULK_TABLE).execute(&mut *tx).await?;
+    let mut copy = tx.copy_in_raw(sql::COPY_BULK).await?;
     copy.send(rows.as_bytes()).await?;
     copy.finish().await?;
-    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO postings ({COLUMNS}) SELECT {COLUMNS} FROM bulk_postings
-         ON CONFLICT (posting_number) DO NOTHING"
-    )))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let inserted = sqlx::query(sql::BULK_INSERT)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     notify_feed(&mut tx).await?;
     tx.commit().await?;
     Ok(inserted)

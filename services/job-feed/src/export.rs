@@ -7,11 +7,9 @@ use hwx_proto::jobfeed::v1 as pb;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::record;
-use crate::store::{self, SERVED_COLUMNS, feed_row};
+use crate::store::{self, feed_row};
+use hwx_posting::record;
 
-/// Rows per FETCH.
-const PAGE: i64 = 2000;
 /// Formatted bytes per chunk sent.
 const CHUNK_BYTES: usize = 256 * 1024;
 /// Posting messages per chunk of the gRPC format.
@@ -92,25 +90,24 @@ pub struct Exported {
 struct Sink<'a> {
     tx: &'a mpsc::Sender<Result<pb::SnapshotChunk, tonic::Status>>,
     format: pb::SnapshotFormat,
-    text: String,
+    /// CSV formats only.
+    csv: Option<record::CsvWriter>,
     bytes: Vec<u8>,
     postings: Vec<pb::Posting>,
 }
 
 impl Sink<'_> {
     fn full(&self) -> bool {
-        self.text.len() >= CHUNK_BYTES
+        self.csv.as_ref().is_some_and(|c| c.len() >= CHUNK_BYTES)
             || self.bytes.len() >= CHUNK_BYTES
             || self.postings.len() >= CHUNK_POSTINGS
     }
 
     fn take(&mut self) -> pb::SnapshotChunk {
-        let data = match self.format {
-            pb::SnapshotFormat::CsvShiftJis => {
-                record::to_shift_jis(&std::mem::take(&mut self.text))
-            }
-            pb::SnapshotFormat::Csv => std::mem::take(&mut self.text).into_bytes(),
-            _ => std::mem::take(&mut self.bytes),
+        let data = match (self.format, &mut self.csv) {
+            (pb::SnapshotFormat::CsvShiftJis, Some(csv)) => record::to_shift_jis(&csv.take()),
+            (_, Some(csv)) => csv.take().into_bytes(),
+            (_, None) => std::mem::take(&mut self.bytes),
         };
         pb::SnapshotChunk {
             postings: std::mem::take(&mut self.postings),
@@ -146,12 +143,14 @@ pub async fn export(
     tx: &mpsc::Sender<Result<pb::SnapshotChunk, tonic::Status>>,
 ) -> Result<Exported, ExportError> {
     let mut conn = db.pool().acquire().await?;
-    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    sqlx::raw_sql(store::sql::BEGIN_SNAPSHOT)
         .execute(&mut *conn)
         .await?;
     let result = export_in(&mut conn, access, filter, format, organisation, tx).await;
     // Read-only: ending it either way is the same.
-    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    let _ = sqlx::raw_sql(store::sql::END_SNAPSHOT)
+        .execute(&mut *conn)
+        .await;
     result
 }
 
@@ -165,27 +164,22 @@ async fn export_in(
 ) -> Result<Exported, ExportError> {
     // The first query fixes the snapshot: the head and the rows are of the same moment.
     let cursor = store::head(conn).await?;
+    let csv = matches!(
+        format,
+        pb::SnapshotFormat::Csv | pb::SnapshotFormat::CsvShiftJis
+    );
     let mut sink = Sink {
         tx,
         format,
-        text: String::new(),
+        csv: csv.then(record::CsvWriter::new),
         bytes: Vec::new(),
         postings: Vec::new(),
     };
-    if matches!(
-        format,
-        pb::SnapshotFormat::Csv | pb::SnapshotFormat::CsvShiftJis
-    ) {
-        sink.text.push_str(&record::csv_header());
-    }
     // The caller's J8 additions are part of what it downloads: they change the version too.
-    let (adds, digest): (i64, String) = sqlx::query_as(
-        "SELECT count(*), COALESCE(md5(string_agg(posting_number || ':' || text, '|' ORDER BY posting_number)), '')
-           FROM additions WHERE organisation_id = $1",
-    )
-    .bind(organisation)
-    .fetch_one(&mut *conn)
-    .await?;
+    let (adds, digest): (i64, String) = sqlx::query_as(store::sql::ADDITIONS_DIGEST)
+        .bind(organisation)
+        .fetch_one(&mut *conn)
+        .await?;
     let mut first = sink.take();
     first.cursor = cursor.to_string();
     first.version_tag = format!("{cursor}.{adds}.{}", &digest[..digest.len().min(12)]);
@@ -197,32 +191,20 @@ async fn export_in(
         .map(|i| format!("{}%", i.replace(['%', '_'], "")))
         .collect();
     // Most organisations add nothing (J8): then a row needs no look into `additions`.
-    let (columns, join) = if adds > 0 {
-        (
-            SERVED_COLUMNS.to_owned(),
-            "LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number",
-        )
+    let declare = if adds > 0 {
+        store::sql::SNAPSHOT_WITH_ADDITIONS
     } else {
-        (SERVED_COLUMNS.replace("a.text", "NULL::text AS text"), "")
+        store::sql::SNAPSHOT
     };
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DECLARE snapshot NO SCROLL CURSOR FOR
-         SELECT {columns} FROM postings p {join}
-          WHERE ($1::uuid IS NOT NULL) AND NOT p.withdrawn
-            AND (cardinality($2::text[]) = 0 OR p.prefecture_code = ANY($2))
-            AND ($3 = '' OR starts_with(p.occupation_code, $3))
-            AND (cardinality($4::text[]) = 0 OR p.industry_code LIKE ANY($4))
-            AND (cardinality($5::text[]) = 0 OR p.employment_type = ANY($5))
-            AND ($6::timestamptz IS NULL OR p.updated_at >= $6)"
-    )))
-    .bind(organisation)
-    .bind(&filter.prefectures)
-    .bind(&filter.occupation_prefix)
-    .bind(&industries)
-    .bind(&filter.employment_types)
-    .bind(filter.updated_since)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(declare)
+        .bind(organisation)
+        .bind(&filter.prefectures)
+        .bind(&filter.occupation_prefix)
+        .bind(&industries)
+        .bind(&filter.employment_types)
+        .bind(filter.updated_since)
+        .execute(&mut *conn)
+        .await?;
     let mut records = 0i64;
     let mut pages = 0u32;
     loop {
@@ -233,9 +215,7 @@ async fn export_in(
             let _ = tokio::time::timeout(STALLED, tx.send(Err(e.into()))).await;
             return Err(ExportError::Refused);
         }
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("FETCH {PAGE} FROM snapshot")))
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query(store::sql::FETCH).fetch_all(&mut *conn).await?;
         if rows.is_empty() {
             break;
         }
@@ -243,8 +223,9 @@ async fn export_in(
             let row = feed_row(r)?;
             match format {
                 pb::SnapshotFormat::Csv | pb::SnapshotFormat::CsvShiftJis => {
-                    record::write_csv_row(&row.served, &mut sink.text)
-                        .map_err(ExportError::Content)?
+                    if let Some(csv) = &mut sink.csv {
+                        csv.row(&row.served).map_err(ExportError::Content)?;
+                    }
                 }
                 pb::SnapshotFormat::Ndjson => {
                     row.served

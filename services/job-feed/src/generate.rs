@@ -6,7 +6,7 @@
 use hwx_proto::common::v1::Date;
 use hwx_proto::jobfeed::v1::{PostingContent, Wage};
 
-use crate::codes;
+use hwx_posting::codes;
 
 /// SplitMix64: a small, fast, well-mixed hash of the posting index.
 fn mix(mut x: u64) -> u64 {

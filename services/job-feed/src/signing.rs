@@ -8,7 +8,9 @@
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use hwx_platform::db::Database;
 
-use crate::record::{PostingRecord, hash_hex, signed_message};
+use crate::store::sql;
+
+use hwx_posting::record::{PostingRecord, hash_hex, signed_message};
 
 /// The key that signs.
 #[derive(Clone)]
@@ -52,12 +54,10 @@ impl Signer {
         if !configured.trim().is_empty() {
             return Self::from_hex(configured);
         }
-        let kept: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT secret FROM signing_keys ORDER BY created_at, key_id LIMIT 1",
-        )
-        .fetch_optional(db.pool())
-        .await
-        .map_err(|e| format!("signing key: {e}"))?;
+        let kept: Option<Vec<u8>> = sqlx::query_scalar(sql::KEPT_KEY)
+            .fetch_optional(db.pool())
+            .await
+            .map_err(|e| format!("signing key: {e}"))?;
         if let Some(secret) = kept {
             let seed: [u8; 32] = secret
                 .try_into()
@@ -68,22 +68,17 @@ impl Signer {
         getrandom::fill(&mut seed).map_err(|e| format!("no randomness for a signing key: {e}"))?;
         let signer = Self::from_seed(seed);
         // Two replicas starting at once: the first key wins and both use it.
-        sqlx::query(
-            "INSERT INTO signing_keys (key_id, secret, public_key)
-             SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
-        )
-        .bind(&signer.key_id)
-        .bind(seed.as_slice())
-        .bind(signer.public_key().as_slice())
-        .execute(db.pool())
-        .await
-        .map_err(|e| format!("signing key: {e}"))?;
-        let secret: Vec<u8> = sqlx::query_scalar(
-            "SELECT secret FROM signing_keys ORDER BY created_at, key_id LIMIT 1",
-        )
-        .fetch_one(db.pool())
-        .await
-        .map_err(|e| format!("signing key: {e}"))?;
+        sqlx::query(sql::KEEP_KEY)
+            .bind(&signer.key_id)
+            .bind(seed.as_slice())
+            .bind(signer.public_key().as_slice())
+            .execute(db.pool())
+            .await
+            .map_err(|e| format!("signing key: {e}"))?;
+        let secret: Vec<u8> = sqlx::query_scalar(sql::KEPT_KEY)
+            .fetch_one(db.pool())
+            .await
+            .map_err(|e| format!("signing key: {e}"))?;
         let seed: [u8; 32] = secret
             .try_into()
             .map_err(|_| "signing key in the database is not 32 bytes".to_owned())?;

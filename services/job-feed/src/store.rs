@@ -14,17 +14,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use hwx_platform::db::Database;
+use hwx_platform::events::{Batch, Outbox};
+use hwx_posting::record::{self, Intake, PostingRecord, Refusal, Served};
 use hwx_proto::events::v1 as ev;
 use hwx_proto::jobfeed::v1 as pb;
-use prost::Message;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use crate::record::{self, Intake, PostingRecord, Refusal, Served};
 use crate::signing::Signer;
-
-pub const POSTING_PUBLISHED: &str = "hwx.jobfeed.posting.published";
-pub const POSTING_WITHDRAWN: &str = "hwx.jobfeed.posting.withdrawn";
 
 /// Why a posting past its `valid_until` was withdrawn.
 pub const EXPIRED: &str = "past its valid_until";
@@ -32,31 +29,155 @@ pub const EXPIRED: &str = "past its valid_until";
 /// Records per ingest transaction.
 pub const BATCH: usize = 500;
 
-/// Refused and withdrawn records listed one by one in a summary; beyond this they are counted
-/// only, so the answer to a million bad records still fits in one message.
-pub const MAX_RESULTS: usize = 10_000;
+pub use hwx_posting::MAX_RESULTS;
+
+/// The SQL of the job feed, checked against the migrated schema by `tests/feed/sql.rs`.
+pub mod sql {
+    /// The columns a served record is read from (with the J8 addition of the organisation `$1`).
+    macro_rules! served_columns {
+        () => {
+            "p.posting_number, p.version, p.seq, p.withdrawn, p.content, p.content_hash, p.signature, p.key_id, p.updated_at, a.text"
+        };
+    }
+    /// The same without the join to `additions`, for a caller that added nothing.
+    macro_rules! served_columns_alone {
+        () => {
+            "p.posting_number, p.version, p.seq, p.withdrawn, p.content, p.content_hash, p.signature, p.key_id, p.updated_at, NULL::text AS text"
+        };
+    }
+    /// A snapshot's filter: prefectures, occupation prefix, industries, employment types, changed
+    /// since.
+    macro_rules! snapshot_filter {
+        () => {
+            " WHERE ($1::uuid IS NOT NULL) AND NOT p.withdrawn
+                AND (cardinality($2::text[]) = 0 OR p.prefecture_code = ANY($2))
+                AND ($3 = '' OR starts_with(p.occupation_code, $3))
+                AND (cardinality($4::text[]) = 0 OR p.industry_code LIKE ANY($4))
+                AND (cardinality($5::text[]) = 0 OR p.employment_type = ANY($5))
+                AND ($6::timestamptz IS NULL OR p.updated_at >= $6)"
+        };
+    }
+    /// The columns of a bulk load.
+    macro_rules! bulk_columns {
+        () => {
+            "posting_number, version, content, content_hash, signature, key_id,
+             prefecture_code, occupation_code, industry_code, employment_type, updated_at, valid_until"
+        };
+    }
+
+    hwx_platform::statements! {
+        /// The feed lock, until the transaction ends.
+        LOCK_FEED = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.feed', 0))";
+        NOTIFY_FEED = "SELECT pg_notify('hwx_feed_' || current_schema(), '')";
+        HEAD = "SELECT COALESCE(max(seq), 0)::bigint FROM postings";
+        /// A batch of new versions, bound column by column.
+        UPSERT_POSTINGS = "INSERT INTO postings (posting_number, version, seq, withdrawn, withdrawn_reason, content, content_hash,
+                                   signature, key_id, prefecture_code, occupation_code, industry_code, employment_type,
+                                   updated_at, valid_until)
+             SELECT n, v, nextval('feed_seq'), false, NULL, c, h, s, $10, p, o, i, e, $11, u
+               FROM UNNEST($1::text[], $2::int[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[],
+                           $9::text[], $12::date[])
+                    AS t(n, v, c, h, s, p, o, i, e, u)
+             ON CONFLICT (posting_number) DO UPDATE SET
+               version = EXCLUDED.version, seq = EXCLUDED.seq, withdrawn = false, withdrawn_reason = NULL,
+               content = EXCLUDED.content, content_hash = EXCLUDED.content_hash, signature = EXCLUDED.signature,
+               key_id = EXCLUDED.key_id, prefecture_code = EXCLUDED.prefecture_code,
+               occupation_code = EXCLUDED.occupation_code, industry_code = EXCLUDED.industry_code,
+               employment_type = EXCLUDED.employment_type, updated_at = EXCLUDED.updated_at,
+               valid_until = EXCLUDED.valid_until";
+        /// Tombstones: only postings still live and, with `$3`, unchanged since that position.
+        WITHDRAW = "UPDATE postings p SET withdrawn = true, withdrawn_reason = t.r, seq = nextval('feed_seq'), updated_at = $4
+           FROM UNNEST($1::text[], $2::text[]) AS t(n, r)
+          WHERE p.posting_number = t.n AND NOT p.withdrawn AND ($3::bigint IS NULL OR p.seq <= $3)
+         RETURNING p.posting_number, p.version, t.r";
+        STORED_HASHES = "SELECT posting_number, version, content_hash, withdrawn FROM postings WHERE posting_number = ANY($1)";
+        LIVE_UP_TO = "SELECT posting_number FROM postings WHERE NOT withdrawn AND seq <= $1";
+        EXPIRED = "SELECT posting_number FROM postings WHERE NOT withdrawn AND valid_until < $1 LIMIT $2";
+        REMOVE_ADDITION = "DELETE FROM additions WHERE organisation_id = $1 AND posting_number = $2";
+        SET_ADDITION = "INSERT INTO additions (organisation_id, posting_number, text, consented_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (organisation_id, posting_number) DO UPDATE SET text = EXCLUDED.text, consented_at = EXCLUDED.consented_at";
+        LOG_READ = "INSERT INTO access_log (organisation_id, account_id, action, detail, records, at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        LOG_COUNT = "UPDATE access_log SET records = $2 WHERE id = $1";
+        READS = "SELECT organisation_id, account_id, action, detail, records, at FROM access_log
+          WHERE organisation_id = $1 ORDER BY id DESC LIMIT $2";
+        ENROLMENT = "SELECT status, valid_from, valid_until FROM enrolments WHERE organisation_id = $1";
+        /// An older announcement (a redelivery after a newer one) changes nothing.
+        RECORD_ENROLMENT = "INSERT INTO enrolments (organisation_id, status, valid_from, valid_until, changed_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (organisation_id) DO UPDATE SET
+           status = EXCLUDED.status,
+           valid_from = COALESCE(EXCLUDED.valid_from, enrolments.valid_from),
+           valid_until = COALESCE(EXCLUDED.valid_until, enrolments.valid_until),
+           changed_at = EXCLUDED.changed_at
+         WHERE enrolments.changed_at <= EXCLUDED.changed_at";
+        NOTIFY_ACCESS = "SELECT pg_notify('hwx_access_' || current_schema(), $1)";
+        KEPT_KEY = "SELECT secret FROM signing_keys ORDER BY created_at, key_id LIMIT 1";
+        /// Two replicas starting at once: the first key wins and both use it.
+        KEEP_KEY = "INSERT INTO signing_keys (key_id, secret, public_key)
+             SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)";
+        ANY_STORED = "SELECT EXISTS (SELECT 1 FROM postings WHERE posting_number = ANY($1))";
+        BULK_TABLE = "CREATE TEMP TABLE IF NOT EXISTS bulk_postings (
+            posting_number text, version integer, content text, content_hash text, signature bytea,
+            key_id text, prefecture_code text, occupation_code text, industry_code text,
+            employment_type text, updated_at timestamptz, valid_until date) ON COMMIT DELETE ROWS";
+        BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+        END_SNAPSHOT = "ROLLBACK";
+        /// The caller's J8 additions: how many, and a digest that changes when one does.
+        ADDITIONS_DIGEST = "SELECT count(*), COALESCE(md5(string_agg(posting_number || ':' || text, '|' ORDER BY posting_number)), '')
+           FROM additions WHERE organisation_id = $1";
+        /// Changes after a cursor, oldest first.
+        CHANGES = concat!(
+            "SELECT ", served_columns!(), " FROM postings p
+               LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number
+              WHERE p.seq > $2 ORDER BY p.seq LIMIT $3"
+        );
+        POSTING = concat!(
+            "SELECT ", served_columns!(), " FROM postings p
+               LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number
+              WHERE p.posting_number = $2"
+        );
+        /// A snapshot, for a caller with J8 additions.
+        SNAPSHOT_WITH_ADDITIONS = concat!(
+            "DECLARE snapshot NO SCROLL CURSOR FOR SELECT ", served_columns!(), " FROM postings p
+               LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number",
+            snapshot_filter!()
+        );
+        /// A snapshot, for a caller without (most): no row needs a look into `additions`.
+        SNAPSHOT = concat!(
+            "DECLARE snapshot NO SCROLL CURSOR FOR SELECT ", served_columns_alone!(), " FROM postings p",
+            snapshot_filter!()
+        );
+        /// A bulk load that met postings already stored: the new ones only.
+        BULK_INSERT = concat!(
+            "INSERT INTO postings (", bulk_columns!(), ") SELECT ", bulk_columns!(),
+            " FROM bulk_postings ON CONFLICT (posting_number) DO NOTHING"
+        );
+    }
+
+    /// Rows of the snapshot's cursor per FETCH (runs only inside [`SNAPSHOT`]'s transaction).
+    pub const FETCH: &str = "FETCH 2000 FROM snapshot";
+    /// A bulk load of new postings, straight in.
+    pub const COPY_POSTINGS: &str = concat!("COPY postings (", bulk_columns!(), ") FROM STDIN");
+    /// A bulk load into the session's scratch table ([`BULK_TABLE`]).
+    pub const COPY_BULK: &str = concat!("COPY bulk_postings (", bulk_columns!(), ") FROM STDIN");
+}
 
 /// Take the feed lock for the rest of the transaction.
 pub async fn lock_feed(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.feed', 0))")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(sql::LOCK_FEED).execute(&mut *tx).await?;
     Ok(())
 }
 
 /// Wake every watcher of this schema's feed when the transaction commits.
 pub async fn notify_feed(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify('hwx_feed_' || current_schema(), '')")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(sql::NOTIFY_FEED).execute(&mut *tx).await?;
     Ok(())
 }
 
 /// The newest position visible to the transaction.
 pub async fn head(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(max(seq), 0)::bigint FROM postings")
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar(sql::HEAD).fetch_one(conn).await
 }
 
 /// A cursor as clients see it: opaque text, the decimal position today.
@@ -86,72 +207,14 @@ fn number_key(n: &str) -> Option<u64> {
     Some(office.parse::<u64>().ok()? * 100_000_000 + serial.parse::<u64>().ok()?)
 }
 
-/// The staged events of one transaction.
-#[derive(Default)]
-struct Outbox {
-    ids: Vec<Uuid>,
-    subjects: Vec<String>,
-    payloads: Vec<Vec<u8>>,
-}
-
-impl Outbox {
-    fn push(&mut self, subject: &str, payload: Vec<u8>, id: Uuid) {
-        self.ids.push(id);
-        self.subjects.push(subject.to_owned());
-        self.payloads.push(payload);
-    }
-
-    fn meta(now: DateTime<Utc>) -> (Uuid, Option<ev::EventMeta>) {
-        let id = Uuid::now_v7();
-        (
-            id,
-            Some(ev::EventMeta {
-                event_id: id.to_string(),
-                occurred_at: Some(hwx_platform::grpc::timestamp(now)),
-                producer: "job-feed".into(),
-            }),
-        )
-    }
-
-    fn published(&mut self, now: DateTime<Utc>, number: &str, version: i64, hash: &str) {
-        let (id, meta) = Self::meta(now);
-        let e = ev::PostingPublished {
-            meta,
-            posting_number: number.to_owned(),
-            version,
-            content_hash: hash.to_owned(),
-        };
-        self.push(POSTING_PUBLISHED, e.encode_to_vec(), id);
-    }
-
-    fn withdrawn(&mut self, now: DateTime<Utc>, number: &str, reason: &str) {
-        let (id, meta) = Self::meta(now);
-        let e = ev::PostingWithdrawn {
-            meta,
-            posting_number: number.to_owned(),
-            reason: reason.to_owned(),
-        };
-        self.push(POSTING_WITHDRAWN, e.encode_to_vec(), id);
-    }
-
-    /// Stage them all with one statement, in the caller's transaction.
-    async fn stage(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if self.ids.is_empty() {
-            return Ok(());
-        }
-        let traceparent = hwx_platform::telemetry::current_traceparent();
-        sqlx::query(
-            "INSERT INTO outbox (event_id, subject, payload, traceparent)
-             SELECT id, subject, payload, $4 FROM UNNEST($1::uuid[], $2::text[], $3::bytea[]) AS t(id, subject, payload)",
-        )
-        .bind(&self.ids)
-        .bind(&self.subjects)
-        .bind(&self.payloads)
-        .bind(traceparent)
-        .execute(tx)
-        .await?;
-        Ok(())
-    }
+/// `posting.published` for a new version.
+fn published(batch: &mut Batch, number: &str, version: i64, hash: &str) {
+    batch.push(ev::PostingPublished {
+        meta: None,
+        posting_number: number.to_owned(),
+        version,
+        content_hash: hash.to_owned(),
+    });
 }
 
 /// Rows to upsert, column by column (bound as arrays).
@@ -199,36 +262,21 @@ impl Upserts {
         if self.numbers.is_empty() {
             return Ok(());
         }
-        sqlx::query(
-            "INSERT INTO postings (posting_number, version, seq, withdrawn, withdrawn_reason, content, content_hash,
-                                   signature, key_id, prefecture_code, occupation_code, industry_code, employment_type,
-                                   updated_at, valid_until)
-             SELECT n, v, nextval('feed_seq'), false, NULL, c, h, s, $10, p, o, i, e, $11, u
-               FROM UNNEST($1::text[], $2::int[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[],
-                           $9::text[], $12::date[])
-                    AS t(n, v, c, h, s, p, o, i, e, u)
-             ON CONFLICT (posting_number) DO UPDATE SET
-               version = EXCLUDED.version, seq = EXCLUDED.seq, withdrawn = false, withdrawn_reason = NULL,
-               content = EXCLUDED.content, content_hash = EXCLUDED.content_hash, signature = EXCLUDED.signature,
-               key_id = EXCLUDED.key_id, prefecture_code = EXCLUDED.prefecture_code,
-               occupation_code = EXCLUDED.occupation_code, industry_code = EXCLUDED.industry_code,
-               employment_type = EXCLUDED.employment_type, updated_at = EXCLUDED.updated_at,
-               valid_until = EXCLUDED.valid_until",
-        )
-        .bind(&self.numbers)
-        .bind(&self.versions)
-        .bind(&self.contents)
-        .bind(&self.hashes)
-        .bind(&self.signatures)
-        .bind(&self.prefectures)
-        .bind(&self.occupations)
-        .bind(&self.industries)
-        .bind(&self.employment)
-        .bind(key_id)
-        .bind(now)
-        .bind(&self.valid_until)
-        .execute(tx)
-        .await?;
+        sqlx::query(sql::UPSERT_POSTINGS)
+            .bind(&self.numbers)
+            .bind(&self.versions)
+            .bind(&self.contents)
+            .bind(&self.hashes)
+            .bind(&self.signatures)
+            .bind(&self.prefectures)
+            .bind(&self.occupations)
+            .bind(&self.industries)
+            .bind(&self.employment)
+            .bind(key_id)
+            .bind(now)
+            .bind(&self.valid_until)
+            .execute(tx)
+            .await?;
         Ok(())
     }
 }
@@ -241,26 +289,25 @@ async fn withdraw(
     reasons: &[String],
     at_most: Option<i64>,
     now: DateTime<Utc>,
-    outbox: &mut Outbox,
+    batch: &mut Batch,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let rows = sqlx::query(
-        "UPDATE postings p SET withdrawn = true, withdrawn_reason = t.r, seq = nextval('feed_seq'), updated_at = $4
-           FROM UNNEST($1::text[], $2::text[]) AS t(n, r)
-          WHERE p.posting_number = t.n AND NOT p.withdrawn AND ($3::bigint IS NULL OR p.seq <= $3)
-         RETURNING p.posting_number, p.version, t.r",
-    )
-    .bind(numbers)
-    .bind(reasons)
-    .bind(at_most)
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows = sqlx::query(sql::WITHDRAW)
+        .bind(numbers)
+        .bind(reasons)
+        .bind(at_most)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
     let mut done = HashMap::new();
     for r in rows {
         let n: String = r.try_get(0)?;
         let v: i32 = r.try_get(1)?;
         let reason: String = r.try_get(2)?;
-        outbox.withdrawn(now, &n, &reason);
+        batch.push(ev::PostingWithdrawn {
+            meta: None,
+            posting_number: n.clone(),
+            reason,
+        });
         done.insert(n, i64::from(v));
     }
     Ok(done)
@@ -274,6 +321,7 @@ type Prepared = (i64, Intake, Option<(String, String)>);
 pub struct Store {
     pub db: Database,
     pub signer: Signer,
+    pub outbox: Outbox,
 }
 
 /// Why an ingest could not finish.
@@ -461,26 +509,24 @@ impl Ingest {
             .collect();
         let mut tx = self.store.db.pool().begin().await?;
         lock_feed(&mut tx).await?;
-        let existing: HashMap<String, (i64, String, bool)> = sqlx::query(
-            "SELECT posting_number, version, content_hash, withdrawn FROM postings WHERE posting_number = ANY($1)",
-        )
-        .bind(&numbers)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<String, _>(0)?,
-                (
-                    i64::from(r.try_get::<i32, _>(1)?),
-                    r.try_get::<String, _>(2)?,
-                    r.try_get::<bool, _>(3)?,
-                ),
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+        let existing: HashMap<String, (i64, String, bool)> = sqlx::query(sql::STORED_HASHES)
+            .bind(&numbers)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    (
+                        i64::from(r.try_get::<i32, _>(1)?),
+                        r.try_get::<String, _>(2)?,
+                        r.try_get::<bool, _>(3)?,
+                    ),
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
         let mut upserts = Upserts::default();
-        let mut outbox = Outbox::default();
+        let mut outbox = self.store.outbox.batch();
         let mut closes: Vec<(i64, String, String)> = Vec::new();
         let mut stored = 0;
         let mut unchanged = 0;
@@ -497,7 +543,7 @@ impl Ingest {
                         None => 1,
                     };
                     let sig = self.store.signer.sign(&r.posting_number, version, &hash);
-                    outbox.published(now, &r.posting_number, version, &hash);
+                    published(&mut outbox, &r.posting_number, version, &hash);
                     upserts.push(&r, version, content, hash, sig);
                     stored += 1;
                 }
@@ -587,11 +633,9 @@ impl Ingest {
         let mut absent = Vec::new();
         {
             let mut conn = self.store.db.pool().acquire().await?;
-            let mut rows = sqlx::query_scalar::<_, String>(
-                "SELECT posting_number FROM postings WHERE NOT withdrawn AND seq <= $1",
-            )
-            .bind(s.start)
-            .fetch(&mut *conn);
+            let mut rows = sqlx::query_scalar::<_, String>(sql::LIVE_UP_TO)
+                .bind(s.start)
+                .fetch(&mut *conn);
             while let Some(n) = rows.try_next().await? {
                 if number_key(&n).is_none_or(|k| !s.seen.contains(&k)) {
                     absent.push(n);
@@ -602,7 +646,7 @@ impl Ingest {
         for chunk in absent.chunks(BATCH * 4) {
             let mut tx = self.store.db.pool().begin().await?;
             lock_feed(&mut tx).await?;
-            let mut outbox = Outbox::default();
+            let mut outbox = self.store.outbox.batch();
             let reasons = vec![reason.clone(); chunk.len()];
             let done = withdraw(
                 &mut tx,
@@ -649,18 +693,16 @@ impl Store {
         loop {
             let mut tx = self.db.pool().begin().await?;
             lock_feed(&mut tx).await?;
-            let numbers: Vec<String> = sqlx::query_scalar(
-                "SELECT posting_number FROM postings WHERE NOT withdrawn AND valid_until < $1 LIMIT $2",
-            )
-            .bind(today)
-            .bind((BATCH * 4) as i64)
-            .fetch_all(&mut *tx)
-            .await?;
+            let numbers: Vec<String> = sqlx::query_scalar(sql::EXPIRED)
+                .bind(today)
+                .bind((BATCH * 4) as i64)
+                .fetch_all(&mut *tx)
+                .await?;
             if numbers.is_empty() {
                 return Ok(total);
             }
             let reasons = vec![EXPIRED.to_owned(); numbers.len()];
-            let mut outbox = Outbox::default();
+            let mut outbox = self.outbox.batch();
             let done = withdraw(&mut tx, &numbers, &reasons, None, now, &mut outbox).await?;
             outbox.stage(&mut tx).await?;
             notify_feed(&mut tx).await?;
@@ -669,9 +711,6 @@ impl Store {
         }
     }
 }
-
-/// The columns a served record is read from (with the J8 addition of the organisation `$1`).
-pub const SERVED_COLUMNS: &str = "p.posting_number, p.version, p.seq, p.withdrawn, p.content, p.content_hash, p.signature, p.key_id, p.updated_at, a.text";
 
 /// One row of the feed.
 #[derive(Debug, Clone)]
@@ -707,16 +746,12 @@ impl Store {
         limit: i64,
         organisation: Uuid,
     ) -> Result<Vec<FeedRow>, sqlx::Error> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SERVED_COLUMNS} FROM postings p
-               LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number
-              WHERE p.seq > $2 ORDER BY p.seq LIMIT $3"
-        )))
-        .bind(organisation)
-        .bind(cursor)
-        .bind(limit)
-        .fetch_all(self.db.pool())
-        .await?;
+        let rows = sqlx::query(sql::CHANGES)
+            .bind(organisation)
+            .bind(cursor)
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?;
         rows.iter().map(feed_row).collect()
     }
 
@@ -732,15 +767,149 @@ impl Store {
         number: &str,
         organisation: Uuid,
     ) -> Result<Option<FeedRow>, sqlx::Error> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SERVED_COLUMNS} FROM postings p
-               LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number
-              WHERE p.posting_number = $2"
-        )))
-        .bind(organisation)
-        .bind(number)
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row = sqlx::query(sql::POSTING)
+            .bind(organisation)
+            .bind(number)
+            .fetch_optional(self.db.pool())
+            .await?;
         row.as_ref().map(feed_row).transpose()
     }
+}
+
+/// J8: the organisation's addition to a posting (empty text removes it).
+pub async fn set_addition(
+    db: &Database,
+    organisation: Uuid,
+    number: &str,
+    text: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    if text.is_empty() {
+        sqlx::query(sql::REMOVE_ADDITION)
+            .bind(organisation)
+            .bind(number)
+            .execute(db.pool())
+            .await?;
+    } else {
+        sqlx::query(sql::SET_ADDITION)
+            .bind(organisation)
+            .bind(number)
+            .bind(text)
+            .bind(at)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(())
+}
+
+/// One read of the feed, as the access log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub organisation_id: Uuid,
+    pub account_id: Uuid,
+    /// changes, watch, snapshot, posting, addition.
+    pub action: String,
+    pub detail: String,
+    pub records: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// Record a read; returns the entry's id so a long read can record its count at the end.
+pub async fn log_read(db: &Database, read: &Read) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(sql::LOG_READ)
+        .bind(read.organisation_id)
+        .bind(read.account_id)
+        .bind(&read.action)
+        .bind(&read.detail)
+        .bind(read.records)
+        .bind(read.at)
+        .fetch_one(db.pool())
+        .await
+}
+
+/// The final record count of a long read.
+pub async fn log_count(db: &Database, id: i64, records: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(sql::LOG_COUNT)
+        .bind(id)
+        .bind(records)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// An organisation's reads, newest first.
+pub async fn reads(
+    db: &Database,
+    organisation: Uuid,
+    limit: i64,
+) -> Result<Vec<Read>, sqlx::Error> {
+    let rows = sqlx::query(sql::READS)
+        .bind(organisation)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Read {
+                organisation_id: r.try_get(0)?,
+                account_id: r.try_get(1)?,
+                action: r.try_get(2)?,
+                detail: r.try_get(3)?,
+                records: r.try_get(4)?,
+                at: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// This service's copy of an organisation's S-JOB enrolment, as registration last announced it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enrolment {
+    pub status: hwx_rules::access::EnrolmentStatus,
+    pub valid_from: Option<chrono::NaiveDate>,
+    pub valid_until: Option<chrono::NaiveDate>,
+}
+
+pub async fn enrolment(
+    db: &Database,
+    organisation: Uuid,
+) -> Result<Option<Enrolment>, sqlx::Error> {
+    use hwx_platform::codes::Code;
+    let row = sqlx::query(sql::ENROLMENT)
+        .bind(organisation)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| {
+        Ok(Enrolment {
+            status: Code::decode(&r.try_get::<String, _>(0)?)?,
+            valid_from: r.try_get(1)?,
+            valid_until: r.try_get(2)?,
+        })
+    })
+    .transpose()
+}
+
+/// Record an announced enrolment change in the consumer's transaction, and wake the
+/// organisation's live streams on every replica. An announcement older than the stored one (a
+/// redelivery after a newer event) changes nothing.
+pub async fn record_enrolment(
+    tx: &mut PgConnection,
+    organisation: Uuid,
+    e: Enrolment,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    use hwx_platform::codes::Code;
+    sqlx::query(sql::RECORD_ENROLMENT)
+        .bind(organisation)
+        .bind(e.status.as_str())
+        .bind(e.valid_from)
+        .bind(e.valid_until)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(sql::NOTIFY_ACCESS)
+        .bind(organisation.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }

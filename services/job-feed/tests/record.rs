@@ -46,10 +46,11 @@ fn j5_the_canonical_form_is_stable_and_survives_a_round_trip_through_json() {
 fn j5_csv_and_ndjson_rows_verify_and_a_changed_character_does_not() {
     let signer = Signer::from_seed([7; 32]);
     let key = signing::parse_public_key(&hex::encode(signer.public_key())).unwrap();
-    let mut csv = record::csv_header();
+    let mut csv = record::CsvWriter::new();
     for i in 0..20 {
-        record::write_csv_row(&served(i, &signer), &mut csv).unwrap();
+        csv.row(&served(i, &signer)).unwrap();
     }
+    let csv = csv.take();
     let rows = record::parse_csv(&csv).unwrap();
     assert_eq!(rows.len(), 21);
     for row in &rows[1..] {

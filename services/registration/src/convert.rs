@@ -1,11 +1,15 @@
-//! Between the wire (hwx-proto) and the domain (hwx-rules, SQL text values).
+//! Between the wire (hwx-proto) and the store's rows. Enums go through their one table in
+//! `hwx_platform::codes`; this module has the messages, dates and pages.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use hwx_platform::codes::Code;
 use hwx_platform::grpc::ServiceError;
 use hwx_proto::common::v1 as common;
-use hwx_rules::eligibility::{ApplicationKind, OrgKind, School, Service};
+use hwx_proto::registration::v1 as pb;
 
-use crate::auth::Role;
+use crate::store::{
+    AccountRow, ApplicationRow, EnrolmentRow, MandatoryInfo, OrganisationRow, Person, PublicRow,
+};
 
 pub fn date(d: NaiveDate) -> Option<common::Date> {
     Some(common::Date {
@@ -37,218 +41,124 @@ pub fn from_date(d: Option<&common::Date>, field: &str) -> Result<Option<NaiveDa
     }
 }
 
-pub fn kind(k: i32) -> Result<OrgKind, ServiceError> {
-    match common::OrgKind::try_from(k) {
-        Ok(common::OrgKind::K1) => Ok(OrgKind::K1),
-        Ok(common::OrgKind::K2) => Ok(OrgKind::K2),
-        Ok(common::OrgKind::K3) => Ok(OrgKind::K3),
-        Ok(common::OrgKind::K4) => Ok(OrgKind::K4),
-        _ => Err(ServiceError::invalid("kind: give K1, K2, K3 or K4")),
-    }
-}
-
-pub fn kind_str(k: OrgKind) -> &'static str {
-    match k {
-        OrgKind::K1 => "K1",
-        OrgKind::K2 => "K2",
-        OrgKind::K3 => "K3",
-        OrgKind::K4 => "K4",
-    }
-}
-
-pub fn kind_from_str(s: &str) -> OrgKind {
-    match s {
-        "K1" => OrgKind::K1,
-        "K2" => OrgKind::K2,
-        "K3" => OrgKind::K3,
-        _ => OrgKind::K4,
-    }
-}
-
-pub fn kind_proto(k: OrgKind) -> i32 {
-    (match k {
-        OrgKind::K1 => common::OrgKind::K1,
-        OrgKind::K2 => common::OrgKind::K2,
-        OrgKind::K3 => common::OrgKind::K3,
-        OrgKind::K4 => common::OrgKind::K4,
-    }) as i32
-}
-
-const SCHOOLS: &[(School, &str, common::School)] = &[
-    (School::University, "university", common::School::University),
-    (
-        School::GraduateSchool,
-        "graduate_school",
-        common::School::GraduateSchool,
-    ),
-    (
-        School::JuniorCollege,
-        "junior_college",
-        common::School::JuniorCollege,
-    ),
-    (
-        School::TechnicalCollege,
-        "technical_college",
-        common::School::TechnicalCollege,
-    ),
-    (
-        School::VocationalSchool,
-        "vocational_school",
-        common::School::VocationalSchool,
-    ),
-    (School::High, "high", common::School::High),
-    (
-        School::JuniorHigh,
-        "junior_high",
-        common::School::JuniorHigh,
-    ),
-];
-
-pub fn school(s: i32) -> Option<School> {
-    SCHOOLS
-        .iter()
-        .find(|(_, _, p)| *p as i32 == s)
-        .map(|(d, _, _)| *d)
-}
-
-pub fn school_str(s: School) -> &'static str {
-    SCHOOLS
-        .iter()
-        .find(|(d, _, _)| *d == s)
-        .map_or("", |(_, t, _)| t)
-}
-
-pub fn school_from_str(s: &str) -> Option<School> {
-    SCHOOLS.iter().find(|(_, t, _)| *t == s).map(|(d, _, _)| *d)
-}
-
-pub fn school_proto(s: Option<School>) -> i32 {
-    s.and_then(|s| SCHOOLS.iter().find(|(d, _, _)| *d == s))
-        .map_or(0, |(_, _, p)| *p as i32)
-}
-
-pub fn service(s: i32) -> Result<Service, ServiceError> {
-    match common::ServiceCode::try_from(s) {
-        Ok(common::ServiceCode::Job) => Ok(Service::Job),
-        Ok(common::ServiceCode::Seeker) => Ok(Service::Seeker),
-        _ => Err(ServiceError::invalid(
-            "service: give SERVICE_CODE_JOB or SERVICE_CODE_SEEKER",
-        )),
-    }
-}
-
-pub fn service_str(s: Service) -> &'static str {
-    match s {
-        Service::Job => "job",
-        Service::Seeker => "seeker",
-    }
-}
-
-pub fn service_from_str(s: &str) -> Service {
-    if s == "seeker" {
-        Service::Seeker
-    } else {
-        Service::Job
-    }
-}
-
-pub fn service_proto(s: Service) -> i32 {
-    (match s {
-        Service::Job => common::ServiceCode::Job,
-        Service::Seeker => common::ServiceCode::Seeker,
-    }) as i32
-}
-
-pub fn app_kind(k: i32) -> Result<ApplicationKind, ServiceError> {
-    use hwx_proto::registration::v1::ApplicationKind as P;
-    match P::try_from(k) {
-        Ok(P::Use) | Ok(P::Unspecified) => Ok(ApplicationKind::Use),
-        Ok(P::Change) => Ok(ApplicationKind::Change),
-        Ok(P::Renewal) => Ok(ApplicationKind::Renewal),
-        Ok(P::Withdrawal) => Ok(ApplicationKind::Withdrawal),
-        Err(_) => Err(ServiceError::invalid("kind: unknown application kind")),
-    }
-}
-
-pub fn app_kind_str(k: ApplicationKind) -> &'static str {
-    match k {
-        ApplicationKind::Use => "use",
-        ApplicationKind::Change => "change",
-        ApplicationKind::Renewal => "renewal",
-        ApplicationKind::Withdrawal => "withdrawal",
-    }
-}
-
-pub fn app_kind_proto(s: &str) -> i32 {
-    use hwx_proto::registration::v1::ApplicationKind as P;
-    (match s {
-        "change" => P::Change,
-        "renewal" => P::Renewal,
-        "withdrawal" => P::Withdrawal,
-        _ => P::Use,
-    }) as i32
-}
-
-pub fn status_proto(s: &str) -> i32 {
-    use hwx_proto::registration::v1::ApplicationStatus as P;
-    (match s {
-        "registered" => P::Registered,
-        "submitted" => P::Submitted,
-        "approved" => P::Approved,
-        "rejected" => P::Rejected,
-        "expired" => P::Expired,
-        _ => P::Unspecified,
-    }) as i32
-}
-
-pub fn status_from_proto(s: i32) -> Option<&'static str> {
-    use hwx_proto::registration::v1::ApplicationStatus as P;
-    match P::try_from(s).ok()? {
-        P::Registered => Some("registered"),
-        P::Submitted => Some("submitted"),
-        P::Approved => Some("approved"),
-        P::Rejected => Some("rejected"),
-        P::Expired => Some("expired"),
-        P::Unspecified => None,
-    }
-}
-
-pub fn role(r: i32) -> Result<Role, ServiceError> {
-    match common::Role::try_from(r) {
-        Ok(common::Role::Org) => Ok(Role::Org),
-        Ok(common::Role::Seeker) => Ok(Role::Seeker),
-        Ok(common::Role::Bureau) => Ok(Role::Bureau),
-        Ok(common::Role::Mhlw) => Ok(Role::Mhlw),
-        Ok(common::Role::Ops) => Ok(Role::Ops),
-        Ok(common::Role::Upstream) => Ok(Role::Upstream),
-        _ => Err(ServiceError::invalid("role: unknown role")),
-    }
-}
-
-pub fn role_proto(r: Role) -> i32 {
-    (match r {
-        Role::Org => common::Role::Org,
-        Role::Seeker => common::Role::Seeker,
-        Role::Bureau => common::Role::Bureau,
-        Role::Mhlw => common::Role::Mhlw,
-        Role::Ops => common::Role::Ops,
-        Role::Upstream => common::Role::Upstream,
-    }) as i32
-}
-
-pub fn enrolment_proto(s: &str) -> i32 {
-    (match s {
-        "active" => common::EnrolmentStatus::Active,
-        "suspended" => common::EnrolmentStatus::Suspended,
-        "revoked" => common::EnrolmentStatus::Revoked,
-        "withdrawn" => common::EnrolmentStatus::Withdrawn,
-        "expired" => common::EnrolmentStatus::Expired,
-        _ => common::EnrolmentStatus::Unspecified,
-    }) as i32
-}
-
-pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> Option<prost_types::Timestamp> {
+pub fn timestamp(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
     Some(hwx_platform::grpc::timestamp(t))
+}
+
+pub fn account(a: &AccountRow, now: DateTime<Utc>) -> pb::Account {
+    pb::Account {
+        id: a.id.to_string(),
+        email: a.email.clone(),
+        role: a.role.to_proto(),
+        organisation_id: a.organisation_id.map(|u| u.to_string()).unwrap_or_default(),
+        bureau_code: a.bureau_code.clone().unwrap_or_default(),
+        locked: a.locked_until.is_some_and(|t| t > now),
+        created_at: timestamp(a.created_at),
+    }
+}
+
+pub fn person(p: &Person) -> pb::ResponsiblePerson {
+    pb::ResponsiblePerson {
+        name: p.name.clone(),
+        contact: p.contact.clone(),
+        full_time: p.full_time,
+    }
+}
+
+pub fn person_in(p: Option<&pb::ResponsiblePerson>) -> Person {
+    p.map(|p| Person {
+        name: p.name.clone(),
+        contact: p.contact.clone(),
+        full_time: p.full_time,
+    })
+    .unwrap_or_default()
+}
+
+pub fn mandatory(m: &MandatoryInfo, version: i32) -> pb::MandatoryInfo {
+    pb::MandatoryInfo {
+        placement_record: m.placement_record.clone(),
+        occupations: m.occupations.clone(),
+        industries: m.industries.clone(),
+        regions: m.regions.clone(),
+        seeker_fees: m.seeker_fees.clone(),
+        pi_manager_name: m.pi_manager_name.clone(),
+        pi_manager_contact: m.pi_manager_contact.clone(),
+        contacts: m.contacts.clone(),
+        version,
+    }
+}
+
+pub fn mandatory_in(m: pb::MandatoryInfo) -> MandatoryInfo {
+    MandatoryInfo {
+        placement_record: m.placement_record,
+        occupations: m.occupations,
+        industries: m.industries,
+        regions: m.regions,
+        seeker_fees: m.seeker_fees,
+        pi_manager_name: m.pi_manager_name,
+        pi_manager_contact: m.pi_manager_contact,
+        contacts: m.contacts,
+    }
+}
+
+pub fn organisation(o: &OrganisationRow, info: Option<(i32, MandatoryInfo)>) -> pb::Organisation {
+    pb::Organisation {
+        id: o.id.to_string(),
+        name: o.name.clone(),
+        kind: o.kind.to_proto(),
+        school: o.school.map_or(0, Code::to_proto),
+        licence_number: o.licence_number.clone(),
+        licence_expiry: opt_date(o.licence_expiry),
+        address: o.address.clone(),
+        prefecture_code: o.prefecture_code.clone(),
+        handles_subsidies: o.handles_subsidies,
+        certifications: o.certifications.clone(),
+        contact_person: Some(person(&o.contact_person)),
+        pi_manager: Some(person(&o.pi_manager)),
+        mandatory_info: info.map(|(v, m)| mandatory(&m, v)),
+        registered_on: date(o.registered_on),
+        bureau_email_due: date(o.bureau_email_due),
+        bureau_email_sent: o.bureau_email_sent_on.is_some(),
+        revoked_on: opt_date(o.revoked_on),
+    }
+}
+
+pub fn application(a: &ApplicationRow) -> pb::Application {
+    pb::Application {
+        id: a.id.to_string(),
+        organisation_id: a.organisation_id.to_string(),
+        service: a.service.to_proto(),
+        kind: a.kind.to_proto(),
+        status: a.status.to_proto(),
+        registered_on: date(a.registered_on),
+        submission_deadline: date(a.submission_deadline),
+        submitted_on: opt_date(a.submitted_on),
+        decided_on: opt_date(a.decided_on),
+        decided_by: a.decided_by.map(|u| u.to_string()).unwrap_or_default(),
+        decision_note: a.decision_note.clone().unwrap_or_default(),
+        regular_placements_3m: a.regular_placements_3m,
+    }
+}
+
+pub fn enrolment(e: &EnrolmentRow) -> pb::Enrolment {
+    pb::Enrolment {
+        organisation_id: e.organisation_id.to_string(),
+        service: e.service.to_proto(),
+        status: e.status.to_proto(),
+        valid_from: date(e.valid_from),
+        valid_until: date(e.valid_until),
+    }
+}
+
+pub fn public(o: PublicRow) -> pb::PublicOrganisation {
+    pb::PublicOrganisation {
+        name: o.name,
+        address: o.address,
+        licence_number: o.licence_number,
+        handles_subsidies: o.handles_subsidies,
+        certifications: o.certifications,
+        suspended: o.suspended,
+    }
 }
 
 /// Offset paging: the token is the offset of the next page.

@@ -1,67 +1,65 @@
-//! What registration publishes. Each event is staged in the transaction of its state change.
+//! What registration publishes. Each event is staged through the service's outbox in the
+//! transaction of its state change; its subject comes from the contract (`events.proto`).
+//!
+//! | event | when |
+//! |---|---|
+//! | `org.registered` | an organisation is registered |
+//! | `org.approved` | an application is approved and its enrolment is active |
+//! | `org.mandatory_info_changed` | a new version of the SK7 information |
+//! | `enrolment.ended` | withdrawn, expired (D8), suspended or revoked: SK6e follows where data is held |
+//! | `account.locked` | failed logins, or a reported compromise (A1: ops are told) |
 
-use chrono::{DateTime, Utc};
+use hwx_platform::codes::Code;
+use hwx_platform::events::Outbox;
 use hwx_proto::events::v1 as ev;
-use prost::Message;
+use hwx_rules::RuleId;
+use hwx_rules::access::EnrolmentStatus;
+use hwx_rules::eligibility::Service;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::convert;
-
-pub const ORG_REGISTERED: &str = "hwx.registration.org.registered";
-pub const ORG_APPROVED: &str = "hwx.registration.org.approved";
-pub const MANDATORY_INFO_CHANGED: &str = "hwx.registration.org.mandatory_info_changed";
-pub const ENROLMENT_ENDED: &str = "hwx.registration.enrolment.ended";
-pub const ACCOUNT_LOCKED: &str = "hwx.registration.account.locked";
-
-/// A fresh event envelope.
-pub fn meta(now: DateTime<Utc>) -> (Uuid, Option<ev::EventMeta>) {
-    let id = Uuid::now_v7();
-    (
-        id,
-        Some(ev::EventMeta {
-            event_id: id.to_string(),
-            occurred_at: convert::timestamp(now),
-            producer: "registration".into(),
-        }),
-    )
-}
-
-/// Stage `event` under `subject` in the caller's transaction.
-pub async fn stage(
+/// Stage `enrolment.ended` for one organisation's enrolment in `service`.
+pub async fn enrolment_ended(
+    outbox: &Outbox,
     tx: &mut PgConnection,
-    id: Uuid,
-    subject: &str,
-    event: &impl Message,
-) -> Result<(), sqlx::Error> {
-    let traceparent = hwx_platform::telemetry::current_traceparent();
-    hwx_platform::events::stage(
-        tx,
-        id,
-        subject,
-        &event.encode_to_vec(),
-        traceparent.as_deref(),
-    )
-    .await
-}
-
-/// Stage `enrolment.ended` for one organisation's enrolment in `service` (SK6e follows in the
-/// services that hold its data).
-pub async fn stage_enrolment_ended(
-    tx: &mut PgConnection,
-    now: DateTime<Utc>,
     organisation_id: Uuid,
-    service: hwx_rules::eligibility::Service,
-    status: &str,
-    rule: hwx_rules::RuleId,
+    service: Service,
+    status: EnrolmentStatus,
+    rule: RuleId,
 ) -> Result<(), sqlx::Error> {
-    let (event_id, m) = meta(now);
-    let e = ev::EnrolmentEnded {
-        meta: m,
-        organisation_id: organisation_id.to_string(),
-        service: convert::service_proto(service),
-        status: convert::enrolment_proto(status),
-        rule: rule.to_string(),
-    };
-    stage(tx, event_id, ENROLMENT_ENDED, &e).await
+    outbox
+        .stage(
+            tx,
+            ev::EnrolmentEnded {
+                meta: None,
+                organisation_id: organisation_id.to_string(),
+                service: service.to_proto(),
+                status: status.to_proto(),
+                rule: rule.to_string(),
+            },
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Stage `account.locked`.
+pub async fn account_locked(
+    outbox: &Outbox,
+    tx: &mut PgConnection,
+    account_id: Uuid,
+    reason: &str,
+    compromise_reported: bool,
+) -> Result<(), sqlx::Error> {
+    outbox
+        .stage(
+            tx,
+            ev::AccountLocked {
+                meta: None,
+                account_id: account_id.to_string(),
+                reason: reason.to_owned(),
+                compromise_reported,
+            },
+        )
+        .await
+        .map(|_| ())
 }

@@ -1,30 +1,34 @@
 //! The registration service: accounts, organisations, applications, enrolments and the public
 //! lists (RULES §1–§3, §5, L1).
 //!
-//! `serve` starts the gRPC server (with health and reflection) and the outbox relay; every state
-//! change commits with its event.
+//! [`SERVICE`] is the whole service as the kit runs it: the gRPC API ([`api`]: parse, authorise,
+//! ask the rules, call the store), the store ([`store`]: every SQL statement, one transaction per
+//! command with its event), what it publishes ([`events`]), and two sweeps (AP3, D8), each on one
+//! replica at a time.
 
 mod api;
 pub mod auth;
 mod convert;
 pub mod events;
 pub mod pdf;
+pub mod store;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use hwx_platform::clock::SharedClock;
-use hwx_platform::db::{Database, Migration};
-use hwx_platform::events::{Events, Relay};
-use hwx_platform::grpc::{self, Running};
-use hwx_platform::leader::{Election, Elector};
+use hwx_platform::db::Migration;
+use hwx_platform::kit::{Context, Parts, Protocol, ServiceSpec, Sweep};
 use hwx_proto::registration::v1::registration_service_server::RegistrationServiceServer;
-use tokio::sync::watch;
 
 pub use api::Registration;
 
-/// The schema this service owns.
-pub const SCHEMA: &str = "registration";
+/// Registration, as the kit runs it.
+pub const SERVICE: ServiceSpec = ServiceSpec {
+    name: "registration",
+    port: 50051,
+    protocol: Protocol::Grpc,
+    migrations: MIGRATIONS,
+    build: |cx| Box::pin(build(cx)),
+};
 
 /// Migrations, in order: the platform's outbox/inbox, then this service's tables.
 pub const MIGRATIONS: &[Migration] = &[
@@ -36,71 +40,34 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// How often the AP3 sweep runs. It is idempotent, so the hour only bounds how late after the
-/// 14th day a registration disappears.
+/// How often the sweeps run. Both are idempotent, so the hour only bounds how late after its day
+/// a registration disappears (AP3) or an enrolment ends (D8).
 pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
-/// AP3 on a schedule, on one replica at a time (Postgres advisory lock).
-async fn sweep_loop(
-    registration: Registration,
-    db: Database,
-    clock: SharedClock,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    // A Lease inside Kubernetes, a Postgres advisory lock elsewhere.
-    let mut leader = Election::new("registration-sweeps", &db, clock.clone()).await;
-    loop {
-        if leader.acquire().await {
-            let today = clock.now_jst().date_naive();
-            let started = std::time::Instant::now();
-            let result = registration.sweep(today).await;
-            match registration.expire_enrolments(today).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "D8: enrolments past their validity expired"),
-                Err(e) => tracing::warn!(error = %e, "enrolment expiry failed; next hour again"),
-            }
-            hwx_platform::metrics::sweep("ap3", started.elapsed().as_secs_f64());
-            match result {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "AP3: unsubmitted applications deleted"),
-                Err(e) => tracing::warn!(error = %e, "AP3 sweep failed; next hour again"),
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(SWEEP_EVERY) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-    }
-}
-
-/// A running registration service.
-#[derive(Debug)]
-pub struct Service {
-    pub grpc: Running,
-    pub relay: tokio::task::JoinHandle<()>,
-}
-
-/// Serve on `addr` (port 0 picks a free one) until `shutdown`; the relay flushes staged events
-/// before it stops.
-pub async fn serve(
-    db: Database,
-    events: Events,
-    clock: SharedClock,
-    addr: SocketAddr,
-    shutdown: watch::Receiver<bool>,
-) -> std::io::Result<Service> {
-    let relay = tokio::spawn(
-        Relay::new(db.clone(), events).run(shutdown.clone(), Duration::from_millis(500)),
-    );
-    let registration = Registration::new(db.clone(), clock.clone());
-    tokio::spawn(sweep_loop(
-        registration.clone(),
-        db,
-        clock,
-        shutdown.clone(),
-    ));
-    let service = RegistrationServiceServer::new(registration);
-    let grpc = grpc::serve(service, addr, shutdown).await?;
-    tracing::info!(addr = %grpc.addr, "registration serving");
-    Ok(Service { grpc, relay })
+async fn build(cx: Context) -> Result<Parts, String> {
+    let store = store::Store { db: cx.db()? };
+    let registration = Registration::new(store, cx.clock.clone(), cx.outbox());
+    let (ap3, d8) = (registration.clone(), registration.clone());
+    let clock = cx.clock.clone();
+    let today = move || clock.now_jst().date_naive();
+    let today_d8 = today.clone();
+    Ok(Parts::grpc(RegistrationServiceServer::new(registration))
+        .sweep(Sweep::new(
+            "ap3",
+            SWEEP_EVERY,
+            "AP3: unsubmitted applications deleted",
+            move || {
+                let (r, day) = (ap3.clone(), today());
+                async move { r.sweep(day).await.map_err(|e| e.to_string()) }
+            },
+        ))
+        .sweep(Sweep::new(
+            "enrolment-expiry",
+            SWEEP_EVERY,
+            "D8: enrolments past their validity expired",
+            move || {
+                let (r, day) = (d8.clone(), today_d8());
+                async move { r.expire_enrolments(day).await.map_err(|e| e.to_string()) }
+            },
+        )))
 }

@@ -2,6 +2,9 @@ use std::collections::HashMap;
 
 use hwx_platform::config::{Config, LogFormat, MaintenanceMode};
 
+/// The services of a binary, with their default ports.
+const SERVICES: &[(&str, u16)] = &[("registration", 50051), ("gateway", 8080)];
+
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     let map: HashMap<String, String> = pairs
         .iter()
@@ -12,13 +15,13 @@ fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 
 #[test]
 fn defaults_are_the_local_servers() {
-    let c = Config::load(None, env(&[])).unwrap();
+    let c = Config::load(None, env(&[]), SERVICES).unwrap();
     assert_eq!(
         c.database_url.expose(),
         "postgres://postgres@127.0.0.1:5432/hwx"
     );
     assert_eq!(c.nats_url, "nats://127.0.0.1:4222");
-    assert_eq!(c.gateway_addr.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.addr("gateway").to_string(), "127.0.0.1:8080");
 }
 
 #[test]
@@ -34,6 +37,7 @@ fn file_then_env_override() {
     let c = Config::load(
         Some(&file),
         env(&[("HWX_NATS_URL", "nats://127.0.0.2:4222")]),
+        SERVICES,
     )
     .unwrap();
     assert_eq!(
@@ -49,22 +53,22 @@ fn file_then_env_override() {
 
 #[test]
 fn bad_settings_fail_fast_and_say_which() {
-    let e = Config::load(None, env(&[("HWX_GATEWAY_ADDR", "localhost")])).unwrap_err();
+    let e = Config::load(None, env(&[("HWX_GATEWAY_ADDR", "localhost")]), SERVICES).unwrap_err();
     assert!(
         e.to_string().starts_with("HWX_GATEWAY_ADDR: \"localhost\""),
         "{e}"
     );
-    let e = Config::load(None, env(&[("HWX_DATABASE_URL", "mysql://x")])).unwrap_err();
+    let e = Config::load(None, env(&[("HWX_DATABASE_URL", "mysql://x")]), SERVICES).unwrap_err();
     assert!(e.to_string().contains("postgres://"), "{e}");
-    let e = Config::load(None, env(&[("HWX_CLOCK", "tomorrow")])).unwrap_err();
+    let e = Config::load(None, env(&[("HWX_CLOCK", "tomorrow")]), SERVICES).unwrap_err();
     assert!(e.to_string().contains("fixed:"), "{e}");
-    let e = Config::load(None, env(&[("HWX_LOG_FORMAT", "xml")])).unwrap_err();
+    let e = Config::load(None, env(&[("HWX_LOG_FORMAT", "xml")]), SERVICES).unwrap_err();
     assert!(e.to_string().contains("json or pretty"), "{e}");
     let dir = std::env::temp_dir().join(format!("hwx-config-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("hwx.toml");
     std::fs::write(&file, "nats_urll = \"x\"\n").unwrap();
-    let e = Config::load(Some(&file), env(&[])).unwrap_err();
+    let e = Config::load(Some(&file), env(&[]), SERVICES).unwrap_err();
     assert!(
         e.to_string().contains("nats_urll"),
         "unknown keys are refused: {e}"
@@ -80,12 +84,14 @@ fn printed_config_masks_secrets() {
             ("HWX_DATABASE_URL", "postgres://hwx:s3cret@db:5432/hwx"),
             ("HWX_SIGNING_KEY", "c2VjcmV0"),
         ]),
+        SERVICES,
     )
     .unwrap();
     let printed = c.to_masked_toml();
     let with_creds = Config::load(
         None,
         env(&[("HWX_NATS_URL", "nats://hwx:n4ts-pass@nats:4222")]),
+        SERVICES,
     )
     .unwrap();
     let shown = with_creds.to_masked_toml();
@@ -119,4 +125,43 @@ impl NowUtc for hwx_platform::clock::SystemClock {
     fn now_utc_for_tests(&self) -> chrono::DateTime<chrono::Utc> {
         hwx_platform::clock::Clock::now(self)
     }
+}
+
+#[test]
+fn services_come_from_the_binary_and_each_has_its_variables() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("HWX_REGISTRATION_ADDR", "0.0.0.0:6000"),
+            ("HWX_REGISTRATION_URL", "http://hwx-registration:6000"),
+        ]),
+        SERVICES,
+    )
+    .unwrap();
+    assert_eq!(c.addr("registration").to_string(), "0.0.0.0:6000");
+    assert_eq!(c.url("registration"), "http://hwx-registration:6000");
+    assert_eq!(
+        c.url("gateway"),
+        "http://127.0.0.1:8080",
+        "no URL: its address"
+    );
+    let dir = std::env::temp_dir().join(format!("hwx-config-svc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hwx.toml");
+    std::fs::write(&file, "[services.job-feed]\naddr = \"127.0.0.1:1\"\n").unwrap();
+    let e = Config::load(Some(&file), env(&[]), SERVICES).unwrap_err();
+    assert!(
+        e.to_string().contains("services.job-feed: no such service"),
+        "{e}"
+    );
+    std::fs::write(&file, "[services.gateway]\naddr = \"127.0.0.1:9090\"\n[services.registration]\nurl = \"http://reg:1\"\n").unwrap();
+    let c = Config::load(Some(&file), env(&[]), SERVICES).unwrap();
+    assert_eq!(c.addr("gateway").to_string(), "127.0.0.1:9090");
+    assert_eq!(
+        (c.addr("registration").to_string(), c.url("registration")),
+        ("127.0.0.1:50051".into(), "http://reg:1".into()),
+        "a URL alone keeps the default port"
+    );
+    assert!(c.to_masked_toml().contains("[services.gateway]"));
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -96,3 +96,52 @@ async fn only_one_replica_leads_a_sweep() {
     assert!(took, "another replica takes over");
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_migration_changed_after_it_was_applied_is_refused() {
+    let env = TestEnv::new().await;
+    let db = env.database("alpha", MIGRATIONS).await;
+    let edited = [
+        MIGRATIONS[0],
+        Migration {
+            sql: "CREATE TABLE notes (id bigserial PRIMARY KEY, body text);",
+            ..MIGRATIONS[1]
+        },
+    ];
+    let err = Database::migrate(&hwx_testkit::database_url(), db.schema(), &edited)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("migration 100 (notes)")
+            && err.to_string().contains("changed after it was applied"),
+        "{err}"
+    );
+    // The text it was applied with still passes.
+    assert_eq!(
+        Database::migrate(&hwx_testkit::database_url(), db.schema(), MIGRATIONS)
+            .await
+            .unwrap(),
+        0
+    );
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_statement_that_does_not_fit_the_schema_is_named() {
+    let env = TestEnv::new().await;
+    let db = env.database("alpha", MIGRATIONS).await;
+    let refused = hwx_platform::db::prepare_all(
+        &db,
+        &[],
+        &[
+            ("INSERT_NOTE", "INSERT INTO notes (body) VALUES ($1)"),
+            ("BAD_COLUMN", "SELECT title FROM notes"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, "BAD_COLUMN");
+    assert!(refused[0].1.contains("title"), "{refused:?}");
+    env.cleanup().await;
+}

@@ -1,15 +1,11 @@
 //! The scenario both trace tests drive: a gateway, a registration service and a consumer in
 //! another service's schema, on the real Postgres and NATS; one request that stages an event.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use hwx_gateway::GatewayConfig;
-use hwx_platform::clock::SystemClock;
 use hwx_platform::db::{Database, Migration};
 use hwx_platform::events::{self, ConsumerSpec, Delivered, Handler, HandlerError};
-use hwx_rules::maintenance::MaintenancePolicy;
-use hwx_testkit::TestEnv;
+use hwx_testkit::Stack;
 use hwx_testkit::http::request;
 use serde_json::json;
 use sqlx::PgConnection;
@@ -50,54 +46,36 @@ const CONSUMER: &[Migration] = &[
 /// Everything the scenario started, to stop afterwards.
 #[allow(missing_debug_implementations, dead_code)]
 pub struct Running {
-    pub env: TestEnv,
+    pub stack: Stack,
     stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    _dbs: Vec<Database>,
+    consumer: tokio::task::JoinHandle<()>,
+    _db: Database,
 }
 
 impl Running {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
-        self.env.cleanup().await;
+        let _ = self.consumer.await;
+        self.stack.stop().await;
     }
 }
 
 /// Start the stack, send the request (registering an organisation stages
 /// `hwx.registration.org.registered`) and wait until the consumer has applied the event.
 pub async fn one_request_across_services() -> Running {
-    let env = TestEnv::new().await;
-    let db = env
-        .database("registration", hwx_registration::MIGRATIONS)
+    let stack = Stack::with(&[&hwx_registration::SERVICE, &hwx_gateway::SERVICE])
+        .peer("job-feed", "http://127.0.0.1:9")
+        .configure(|c| {
+            c.rate_limit_per_second = 1000;
+            c.rate_limit_burst = 1000;
+        })
+        .start()
         .await;
-    let compliance = env.database("compliance", CONSUMER).await;
+    let compliance = stack.env.database("compliance", CONSUMER).await;
     let (stop, stopped) = watch::channel(false);
-    let clock = Arc::new(SystemClock);
-    let reg = hwx_registration::serve(
-        db.clone(),
-        env.events(),
-        clock.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        stopped.clone(),
-    )
-    .await
-    .unwrap();
-    let cfg = GatewayConfig {
-        registration_url: format!("http://{}", reg.grpc.addr),
-        job_feed_url: "http://127.0.0.1:9".into(),
-        maintenance: MaintenancePolicy::none(),
-        requests_per_second: 1000,
-        burst: 1000,
-    };
-    let gw = hwx_gateway::serve(cfg, clock, "127.0.0.1:0".parse().unwrap(), stopped.clone())
-        .await
-        .unwrap();
     let consumer = tokio::spawn(events::run_consumer(
         compliance.clone(),
-        env.events(),
+        stack.env.events(),
         ConsumerSpec {
             name: "compliance-registration".into(),
             filter: "hwx.registration.>".into(),
@@ -106,9 +84,10 @@ pub async fn one_request_across_services() -> Running {
         Seen,
         stopped,
     ));
+    let gw = stack.addr("gateway");
 
     let r = request(
-        gw.addr,
+        gw,
         "POST",
         "/v1/accounts",
         None,
@@ -118,7 +97,7 @@ pub async fn one_request_across_services() -> Running {
     .unwrap();
     assert_eq!(r.status, 201);
     let token = request(
-        gw.addr,
+        gw,
         "POST",
         "/v1/sessions",
         None,
@@ -132,7 +111,7 @@ pub async fn one_request_across_services() -> Running {
         .to_owned();
     let person = json!({"name": "山田太郎", "contact": "03-1234-5678", "full_time": true});
     let r = request(
-        gw.addr,
+        gw,
         "POST",
         "/v1/organisations",
         Some(&token),
@@ -160,22 +139,10 @@ pub async fn one_request_across_services() -> Running {
     // Let the consumer's span end before the caller looks.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let tasks = vec![
-        tokio::spawn(async move {
-            let _ = consumer.await;
-        }),
-        tokio::spawn(async move {
-            let _ = gw.handle.await;
-        }),
-        tokio::spawn(async move {
-            let _ = reg.grpc.handle.await;
-            let _ = reg.relay.await;
-        }),
-    ];
     Running {
-        env,
+        stack,
         stop,
-        tasks,
-        _dbs: vec![db, compliance],
+        consumer,
+        _db: compliance,
     }
 }

@@ -6,66 +6,47 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use hwx_gateway::GatewayConfig;
 use hwx_platform::clock::ManualClock;
-use hwx_rules::maintenance::MaintenancePolicy;
-use hwx_testkit::TestEnv;
+use hwx_platform::config::MaintenanceMode;
 use hwx_testkit::http::{Response, request};
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 #[allow(missing_debug_implementations)] // holds running servers
 struct Stack {
-    env: TestEnv,
+    stack: hwx_testkit::Stack,
     db: hwx_platform::db::Database,
     clock: ManualClock,
     gateway: SocketAddr,
-    stop: watch::Sender<bool>,
 }
 
 impl Stack {
-    async fn start(at: &str, maintenance: MaintenancePolicy) -> Stack {
-        let env = TestEnv::new().await;
-        let db = env
-            .database("registration", hwx_registration::MIGRATIONS)
-            .await;
+    async fn start(at: &str, maintenance: MaintenanceMode) -> Stack {
         let clock = ManualClock::new(
             DateTime::parse_from_rfc3339(at)
                 .unwrap()
                 .with_timezone(&Utc),
         );
-        let (stop, stopped) = watch::channel(false);
-        let reg = hwx_registration::serve(
-            db.clone(),
-            env.events(),
-            Arc::new(clock.clone()),
-            "127.0.0.1:0".parse().unwrap(),
-            stopped.clone(),
-        )
-        .await
-        .unwrap();
-        let cfg = GatewayConfig {
-            registration_url: format!("http://{}", reg.grpc.addr),
-            job_feed_url: "http://127.0.0.1:9".into(),
-            maintenance,
-            requests_per_second: 1000,
-            burst: 1000,
-        };
-        let gw = hwx_gateway::serve(
-            cfg,
-            Arc::new(clock.clone()),
-            "127.0.0.1:0".parse().unwrap(),
-            stopped,
-        )
-        .await
-        .unwrap();
+        let stack = hwx_testkit::Stack::with(&[&hwx_registration::SERVICE, &hwx_gateway::SERVICE])
+            .clock(Arc::new(clock.clone()))
+            // No job feed in these tests: its routes answer 503.
+            .peer("job-feed", "http://127.0.0.1:9")
+            .configure(|c| {
+                c.maintenance = maintenance;
+                c.rate_limit_per_second = 1000;
+                c.rate_limit_burst = 1000;
+            })
+            .start()
+            .await;
         Stack {
-            env,
-            db,
+            db: stack.db("registration"),
+            gateway: stack.addr("gateway"),
+            stack,
             clock,
-            gateway: gw.addr,
-            stop,
         }
+    }
+
+    async fn stop(self) {
+        self.stack.stop().await;
     }
 
     async fn call(
@@ -140,11 +121,6 @@ impl Stack {
         let id = r.json()["id"].as_str().unwrap().to_owned();
         (token, id)
     }
-
-    async fn stop(self) {
-        let _ = self.stop.send(true);
-        self.env.cleanup().await;
-    }
 }
 
 fn problem(r: &Response) -> (u16, Option<String>) {
@@ -159,7 +135,7 @@ fn problem(r: &Response) -> (u16, Option<String>) {
 
 #[tokio::test]
 async fn ap1_ap2_ap4_l1_the_whole_story_over_http() {
-    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenancePolicy::none()).await;
+    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenanceMode::Off).await;
     let (token, org) = s
         .organisation("info@hello-career.example.jp", "K1", None, "13")
         .await;
@@ -243,7 +219,7 @@ async fn ap1_ap2_ap4_l1_the_whole_story_over_http() {
 
 #[tokio::test]
 async fn e1_e3_e8_e7_ap4_d1_refusals_are_problems_with_the_rule() {
-    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenancePolicy::none()).await;
+    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenanceMode::Off).await;
     let (t, org) = s
         .organisation("career@high.example.ed.jp", "K3", Some("high"), "13")
         .await;
@@ -359,7 +335,7 @@ async fn e1_e3_e8_e7_ap4_d1_refusals_are_problems_with_the_rule() {
 #[tokio::test]
 async fn x1_maintenance_windows_and_emergency_switch() {
     // 2026-11-30 21:45 JST: the month-end window.
-    let s = Stack::start("2026-11-30T21:45:00+09:00", MaintenancePolicy::default()).await;
+    let s = Stack::start("2026-11-30T21:45:00+09:00", MaintenanceMode::Official).await;
     let r = s.call("GET", "/v1/public/organisations", None, None).await;
     assert_eq!(problem(&r), (503, Some("X1".into())));
     let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
@@ -415,7 +391,7 @@ async fn x1_maintenance_windows_and_emergency_switch() {
 
 #[tokio::test]
 async fn x2_rate_limit_changeable_at_run_time() {
-    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenancePolicy::none()).await;
+    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenanceMode::Off).await;
     let ops = s.staff("ops@mhlw.example.go.jp", "ops", None).await;
     let (t, _) = s
         .organisation("info@busy.example.jp", "K1", None, "13")
@@ -447,7 +423,7 @@ async fn x2_rate_limit_changeable_at_run_time() {
 
 #[tokio::test]
 async fn x2_two_sessions_of_one_organisation_share_its_limit() {
-    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenancePolicy::none()).await;
+    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenanceMode::Off).await;
     let ops = s.staff("ops@mhlw.example.go.jp", "ops", None).await;
     let (first, _) = s
         .organisation("info@twice.example.jp", "K1", None, "13")
@@ -509,7 +485,7 @@ async fn futures_codes(s: &Stack, token: &str) -> Vec<u16> {
 
 #[tokio::test]
 async fn openapi_and_docs_are_served_and_request_ids_echoed() {
-    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenancePolicy::none()).await;
+    let s = Stack::start("2026-11-27T10:00:00+09:00", MaintenanceMode::Off).await;
     let spec = s.call("GET", "/openapi.json", None, None).await.json();
     assert_eq!(
         spec["openapi"].as_str().map(|v| v.starts_with("3.1")),

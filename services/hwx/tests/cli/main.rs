@@ -304,3 +304,30 @@ fn eval_golden_answers_c2_d1_sk9_sk8_x1() {
     let out = hwx(&["rules", "eval"], queries.as_bytes());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
 }
+
+mod replicas;
+
+#[test]
+fn services_lists_the_registry() {
+    let out = hwx(&["services", "--json"], b"");
+    assert!(out.status.success());
+    let services: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = services.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["registration", "job-feed", "gateway"]);
+    assert_eq!(services[1]["schema"], "job_feed");
+    assert_eq!(
+        services[2]["schema"],
+        Value::Null,
+        "the gateway has no schema"
+    );
+    let out = hwx(&["serve", "reporting"], b"");
+    assert!(!out.status.success(), "a role the binary does not have");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("registration"),
+        "the error lists the roles there are"
+    );
+}

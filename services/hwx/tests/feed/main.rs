@@ -16,97 +16,38 @@ use hwx_platform::clock::ManualClock;
 use hwx_platform::db::Database;
 use hwx_proto::common::v1 as common;
 use hwx_proto::events::v1 as ev;
-use hwx_rules::maintenance::MaintenancePolicy;
-use hwx_testkit::TestEnv;
 use hwx_testkit::http::{Response, request, request_raw};
 use prost::Message;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
 
 const PASSWORD: &str = "a long enough password";
 
 struct Stack {
-    env: TestEnv,
+    stack: hwx_testkit::Stack,
     reg_db: Database,
     gateway: SocketAddr,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Stack {
     async fn start() -> Stack {
-        let env = TestEnv::new().await;
-        let reg_db = env
-            .database("registration", hwx_registration::MIGRATIONS)
-            .await;
-        let feed_db = env.database("job_feed", hwx_job_feed::MIGRATIONS).await;
         let clock = Arc::new(ManualClock::new(
             DateTime::parse_from_rfc3339("2026-11-27T10:00:00+09:00")
                 .unwrap()
                 .with_timezone(&Utc),
         ));
-        let (stop, stopped) = watch::channel(false);
-        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let reg = hwx_registration::serve(
-            reg_db.clone(),
-            env.events(),
-            clock.clone(),
-            any,
-            stopped.clone(),
-        )
-        .await
-        .unwrap();
-        let feed = hwx_job_feed::serve(
-            feed_db,
-            env.events(),
-            clock.clone(),
-            hwx_job_feed::Settings {
-                addr: any,
-                registration_url: format!("http://{}", reg.grpc.addr),
-                signing_key: String::new(),
-                max_exports: 4,
-            },
-            stopped.clone(),
-        )
-        .await
-        .unwrap();
-        let gw = hwx_gateway::serve(
-            hwx_gateway::GatewayConfig {
-                registration_url: format!("http://{}", reg.grpc.addr),
-                job_feed_url: format!("http://{}", feed.grpc.addr),
-                maintenance: MaintenancePolicy::none(),
-                requests_per_second: 1000,
-                burst: 1000,
-            },
-            clock,
-            any,
-            stopped,
-        )
-        .await
-        .unwrap();
-        let gateway = gw.addr;
-        // Stopping waits for every server, so no session is left in the schemas being dropped.
-        let tasks = vec![
-            tokio::spawn(async move {
-                let _ = gw.handle.await;
-            }),
-            tokio::spawn(async move {
-                let _ = reg.grpc.handle.await;
-                let _ = reg.relay.await;
-            }),
-            tokio::spawn(async move {
-                let _ = feed.grpc.handle.await;
-                let _ = feed.relay.await;
-                let _ = feed.consumer.await;
-            }),
-        ];
+        let stack = hwx_testkit::Stack::with(hwx::registry::SERVICES)
+            .clock(clock)
+            .configure(|c| {
+                c.rate_limit_per_second = 1000;
+                c.rate_limit_burst = 1000;
+            })
+            .start()
+            .await;
         Stack {
-            env,
-            reg_db,
-            gateway,
-            stop,
-            tasks,
+            reg_db: stack.db("registration"),
+            gateway: stack.addr("gateway"),
+            stack,
         }
     }
 
@@ -220,11 +161,8 @@ impl Stack {
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
-        self.env.cleanup().await;
+        // Stopping waits for every server, so no session is left in the schemas being dropped.
+        self.stack.stop().await;
     }
 }
 
@@ -395,7 +333,7 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
         .await
         .unwrap();
     assert_eq!(key.status, 200);
-    let dir = std::env::temp_dir().join(format!("hwx-feed-{}", s.env.id));
+    let dir = std::env::temp_dir().join(format!("hwx-feed-{}", s.stack.env.id));
     std::fs::create_dir_all(&dir).unwrap();
     let key_file = dir.join("key.json");
     std::fs::write(&key_file, &key.body).unwrap();
@@ -574,7 +512,7 @@ async fn sn1_a_suspended_organisation_gets_403_naming_the_rule() {
         rule: "SN1".into(),
     };
     hwx_testkit::publish(
-        &s.env.events(),
+        &s.stack.env.events(),
         "hwx.registration.enrolment.ended",
         e.encode_to_vec(),
     )
@@ -631,8 +569,9 @@ fn j5_a_shift_jis_download_with_characters_it_cannot_hold_still_verifies() {
         updated_at: Utc::now(),
         addition: None,
     };
-    let mut csv = record::csv_header();
-    record::write_csv_row(&served, &mut csv).unwrap();
+    let mut csv = record::CsvWriter::new();
+    csv.row(&served).unwrap();
+    let csv = csv.take();
     let sjis = record::to_shift_jis(&csv);
     let key = hwx_job_feed::signing::parse_public_key(&hex::encode(signer.public_key())).unwrap();
     let report = hwx::feed::verify_reader(&sjis[..], Some(&key), |_| {}).unwrap();

@@ -355,6 +355,7 @@ async fn j6_a_posting_past_its_valid_until_is_withdrawn_by_the_sweep_and_at_inge
         signer: hwx_job_feed::signing::Signer::load(&f.db, "")
             .await
             .unwrap(),
+        outbox: hwx_platform::events::Outbox::new("job-feed", std::sync::Arc::new(f.clock.clone())),
     };
     let now = chrono::Utc::now();
     let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();

@@ -6,6 +6,7 @@
 mod access;
 mod concurrent;
 mod ingest;
+mod sql;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,8 +19,7 @@ use hwx_proto::jobfeed::v1 as jf;
 use hwx_proto::jobfeed::v1::job_feed_service_client::JobFeedServiceClient;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use hwx_proto::registration::v1::*;
-use hwx_testkit::TestEnv;
-use tokio::sync::watch;
+use hwx_testkit::Stack;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ pub const PASSWORD: &str = "a long enough password";
 
 #[allow(missing_debug_implementations)] // holds clients and running servers
 pub struct Feed {
-    pub env: TestEnv,
+    pub stack: Stack,
     pub reg_db: Database,
     pub db: Database,
     pub clock: ManualClock,
@@ -36,8 +36,13 @@ pub struct Feed {
     pub feed_addr: std::net::SocketAddr,
     /// Hello Work's system account.
     pub upstream: String,
-    stop: watch::Sender<bool>,
-    services: Option<(hwx_registration::Service, hwx_job_feed::Service)>,
+}
+
+impl std::ops::Deref for Feed {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
 }
 
 pub fn authed<T>(token: &str, msg: T) -> tonic::Request<T> {
@@ -53,60 +58,32 @@ pub fn rule(status: &tonic::Status) -> Option<String> {
 
 impl Feed {
     pub async fn start() -> Feed {
-        let env = TestEnv::new().await;
-        let reg_db = env
-            .database("registration", hwx_registration::MIGRATIONS)
-            .await;
-        let db = env.database("job_feed", hwx_job_feed::MIGRATIONS).await;
         let clock = ManualClock::new(
             DateTime::parse_from_rfc3339("2026-11-27T10:00:00+09:00")
                 .unwrap()
                 .with_timezone(&Utc),
         );
-        let (stop, stopped) = watch::channel(false);
-        let any = "127.0.0.1:0".parse().unwrap();
-        let reg_svc = hwx_registration::serve(
-            reg_db.clone(),
-            env.events(),
-            Arc::new(clock.clone()),
-            any,
-            stopped.clone(),
-        )
-        .await
-        .unwrap();
-        let feed_svc = hwx_job_feed::serve(
-            db.clone(),
-            env.events(),
-            Arc::new(clock.clone()),
-            hwx_job_feed::Settings {
-                addr: any,
-                registration_url: format!("http://{}", reg_svc.grpc.addr),
-                signing_key: String::new(),
-                max_exports: 4,
-            },
-            stopped,
-        )
-        .await
-        .unwrap();
-        let reg = RegistrationServiceClient::connect(format!("http://{}", reg_svc.grpc.addr))
+        let stack = Stack::with(&[&hwx_registration::SERVICE, &hwx_job_feed::SERVICE])
+            .clock(Arc::new(clock.clone()))
+            .start()
+            .await;
+        let reg = RegistrationServiceClient::connect(stack.url("registration"))
             .await
             .unwrap();
-        let feed_addr = feed_svc.grpc.addr;
+        let feed_addr = stack.addr("job-feed");
         let feed = JobFeedServiceClient::connect(format!("http://{feed_addr}"))
             .await
             .unwrap()
             .max_decoding_message_size(16 * 1024 * 1024);
         let mut f = Feed {
-            env,
-            reg_db,
-            db,
+            reg_db: stack.db("registration"),
+            db: stack.db("job-feed"),
+            stack,
             clock,
             reg,
             feed,
             feed_addr,
             upstream: String::new(),
-            stop,
-            services: Some((reg_svc, feed_svc)),
         };
         f.upstream = f
             .staff("upstream@hellowork.example", "upstream", None)
@@ -310,16 +287,8 @@ impl Feed {
             .unwrap();
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        if let Some((r, f)) = self.services.take() {
-            let _ = r.grpc.handle.await;
-            let _ = r.relay.await;
-            let _ = f.grpc.handle.await;
-            let _ = f.relay.await;
-            let _ = f.consumer.await;
-        }
-        self.env.cleanup().await;
+    pub async fn stop(self) {
+        self.stack.stop().await;
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed, and says where
 
+mod sql;
 mod story;
 
 use std::sync::Arc;
@@ -14,54 +15,46 @@ use hwx_proto::common::v1 as common;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use hwx_proto::registration::v1::*;
 use hwx_registration::auth;
-use hwx_testkit::TestEnv;
-use tokio::sync::watch;
+use hwx_testkit::Stack;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
 #[allow(missing_debug_implementations)] // holds a client and a running server
 pub struct Harness {
-    pub env: TestEnv,
+    pub stack: Stack,
     pub db: Database,
     pub clock: ManualClock,
     pub client: RegistrationServiceClient<Channel>,
-    stop: watch::Sender<bool>,
-    service: Option<hwx_registration::Service>,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
 }
 
 impl Harness {
     /// A registration service on a free port, its clock at `at`.
     pub async fn start(at: &str) -> Harness {
-        let env = TestEnv::new().await;
-        let db = env
-            .database("registration", hwx_registration::MIGRATIONS)
-            .await;
         let clock = ManualClock::new(
             DateTime::parse_from_rfc3339(at)
                 .unwrap()
                 .with_timezone(&Utc),
         );
-        let (stop, stopped) = watch::channel(false);
-        let addr = "127.0.0.1:0".parse().unwrap();
-        let service = hwx_registration::serve(
-            db.clone(),
-            env.events(),
-            Arc::new(clock.clone()),
-            addr,
-            stopped,
-        )
-        .await
-        .unwrap();
-        let client = RegistrationServiceClient::connect(format!("http://{}", service.grpc.addr))
+        let stack = Stack::with(&[&hwx_registration::SERVICE])
+            .clock(Arc::new(clock.clone()))
+            .start()
+            .await;
+        let client = RegistrationServiceClient::connect(stack.url("registration"))
             .await
             .unwrap();
+        let db = stack.db("registration");
         Harness {
-            env,
+            stack,
             db,
             clock,
             client,
-            stop,
-            service: Some(service),
         }
     }
 
@@ -133,13 +126,8 @@ impl Harness {
         (token, org.into_inner())
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(s) = self.service.take() {
-            let _ = s.grpc.handle.await;
-            let _ = s.relay.await;
-        }
-        self.env.cleanup().await;
+    pub async fn stop(self) {
+        self.stack.stop().await;
     }
 }
 

@@ -624,8 +624,12 @@ async fn d8_enrolment_expires_after_its_validity_and_says_so() {
     ))
     .await
     .unwrap();
-    let registration =
-        hwx_registration::Registration::new(h.db.clone(), std::sync::Arc::new(h.clock.clone()));
+    let clock: hwx_platform::clock::SharedClock = std::sync::Arc::new(h.clock.clone());
+    let registration = hwx_registration::Registration::new(
+        hwx_registration::store::Store { db: h.db.clone() },
+        clock.clone(),
+        hwx_platform::events::Outbox::new("registration", clock),
+    );
     let last_day = chrono::NaiveDate::from_ymd_opt(2027, 5, 26).unwrap(); // six months from 11/27
     assert_eq!(
         registration.expire_enrolments(last_day).await.unwrap(),

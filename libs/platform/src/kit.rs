@@ -1,0 +1,560 @@
+//! The service kit: a service is described once ([`ServiceSpec`]: name, port, migrations, how to
+//! build it) and the kit starts, supervises, drains and joins everything it runs.
+//!
+//! What a service's `build` returns ([`Parts`]) is its domain: the gRPC service (or, for the
+//! gateway, an HTTP server), the event consumers, the periodic sweeps, and any other background
+//! task. The kit adds what every service has: its schema and role (migrated at start), the outbox
+//! relay, health and reflection, trace context and request IDs on every call, one leader per sweep,
+//! metrics, and a stop that drains requests, flushes the outbox and waits for every task.
+//!
+//! The binary's registry (`hwx::registry::SERVICES`) lists the specs; `hwx serve <name>`,
+//! `hwx migrate`, the configuration (`services.<name>`), the test stack and the chart's values all
+//! follow from it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::Authenticator;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::{Database, Migration};
+use crate::events::{ConsumerSpec, Events, Handler, Outbox, Relay};
+use crate::grpc;
+use crate::leader::{Election, Elector};
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// How a service is built from its [`Context`].
+pub type Build = fn(Context) -> BoxFuture<Result<Parts, String>>;
+
+/// What the service speaks on its port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Grpc,
+    Http,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::Http => "http",
+        }
+    }
+}
+
+/// A service, described once.
+#[derive(Clone, Copy)]
+pub struct ServiceSpec {
+    /// The name: `hwx serve <name>`, the chart's `services.<name>`, the Kubernetes Service, the
+    /// event producer, and (with `_` for `-`) the schema.
+    pub name: &'static str,
+    /// The default port.
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Its schema's migrations, the platform's outbox/inbox first; none for a service without a
+    /// schema (the gateway).
+    pub migrations: &'static [Migration],
+    pub build: Build,
+}
+
+impl std::fmt::Debug for ServiceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceSpec")
+            .field("name", &self.name)
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+impl ServiceSpec {
+    /// The schema it owns (`job_feed`), if any.
+    pub fn schema(&self) -> Option<String> {
+        (!self.migrations.is_empty()).then(|| self.name.replace('-', "_"))
+    }
+}
+
+/// Names and default ports of `specs`, for [`Config::load`].
+pub fn ports(specs: &[&ServiceSpec]) -> Vec<(&'static str, u16)> {
+    specs.iter().map(|s| (s.name, s.port)).collect()
+}
+
+/// What a service's `build` gets.
+#[derive(Clone)]
+pub struct Context {
+    pub spec: &'static ServiceSpec,
+    /// Where it listens (bound already: the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    pub events: Events,
+    /// Turns `true` when the process stops: long-lived work (streams) ends on it.
+    pub shutdown: watch::Receiver<bool>,
+    db: Option<Database>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("service", &self.spec.name)
+            .finish()
+    }
+}
+
+impl Context {
+    /// The service's database (its schema, migrated).
+    pub fn db(&self) -> Result<Database, String> {
+        self.db
+            .clone()
+            .ok_or_else(|| format!("{} has no schema", self.spec.name))
+    }
+
+    /// Its outbox: events stamped with this service as producer and its clock.
+    pub fn outbox(&self) -> Outbox {
+        Outbox::new(self.spec.name, self.clock.clone())
+    }
+
+    /// A client of service `peer` (its URL from the configuration). `timeout` ends each call;
+    /// none for streams.
+    pub fn client(&self, peer: &str, timeout: Option<Duration>) -> Result<grpc::Client, String> {
+        let url = self.config.url(peer);
+        grpc::client(&url, timeout).map_err(|e| format!("{}: {peer}: {e}", self.spec.name))
+    }
+
+    /// Who calls, through registration (which owns the sessions).
+    pub fn authenticator(&self) -> Result<Authenticator, String> {
+        Ok(Authenticator::remote(
+            self.client("registration", Some(Duration::from_secs(10)))?,
+        ))
+    }
+}
+
+type TaskFn = Box<dyn FnOnce(watch::Receiver<bool>) -> BoxFuture<()> + Send>;
+type ConsumerFn = Box<dyn FnOnce(Database, Events, watch::Receiver<bool>) -> BoxFuture<()> + Send>;
+type HttpFn =
+    Box<dyn FnOnce(TcpListener, watch::Receiver<bool>) -> BoxFuture<std::io::Result<()>> + Send>;
+
+enum Server {
+    Grpc {
+        routes: tonic::service::Routes,
+        names: Vec<&'static str>,
+    },
+    Http(HttpFn),
+}
+
+/// Periodic singleton work: run every `every` on the one replica that leads.
+#[derive(Clone)]
+pub struct Sweep {
+    name: &'static str,
+    every: Duration,
+    /// What a non-zero count means, for the log (`AP3: unsubmitted applications deleted`).
+    what: &'static str,
+    run: Arc<dyn Fn() -> BoxFuture<Result<u64, String>> + Send + Sync>,
+}
+
+impl std::fmt::Debug for Sweep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sweep")
+            .field("name", &self.name)
+            .field("every", &self.every)
+            .finish()
+    }
+}
+
+impl Sweep {
+    /// `run` returns how many things it did. It must be idempotent: a new leader may run it
+    /// again right after the old one.
+    pub fn new<F, Fut>(name: &'static str, every: Duration, what: &'static str, run: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<u64, String>> + Send + 'static,
+    {
+        Sweep {
+            name,
+            every,
+            what,
+            run: Arc::new(move || Box::pin(run())),
+        }
+    }
+}
+
+/// What a service runs, besides what the kit adds.
+pub struct Parts {
+    server: Server,
+    consumers: Vec<(String, ConsumerFn)>,
+    sweeps: Vec<Sweep>,
+    tasks: Vec<(&'static str, TaskFn)>,
+    note: Option<String>,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("sweeps", &self.sweeps)
+            .field("consumers", &self.consumers.len())
+            .field("tasks", &self.tasks.len())
+            .finish()
+    }
+}
+
+impl Parts {
+    /// A gRPC service (the generated `…Server`, with its message limits set).
+    pub fn grpc<S>(service: S) -> Self
+    where
+        S: tower_service::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + tonic::server::NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        Self::with(Server::Grpc {
+            routes: tonic::service::Routes::new(service),
+            names: vec![S::NAME],
+        })
+    }
+
+    /// An HTTP server (the gateway): `serve` runs on the bound listener until the stop signal.
+    pub fn http<F, Fut>(serve: F) -> Self
+    where
+        F: FnOnce(TcpListener, watch::Receiver<bool>) -> Fut + Send + 'static,
+        Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+    {
+        Self::with(Server::Http(Box::new(move |l, s| Box::pin(serve(l, s)))))
+    }
+
+    fn with(server: Server) -> Self {
+        Parts {
+            server,
+            consumers: Vec::new(),
+            sweeps: Vec::new(),
+            tasks: Vec::new(),
+            note: None,
+        }
+    }
+
+    /// A durable consumer of events, applied through the service's inbox.
+    pub fn consumer<H: Handler>(mut self, spec: ConsumerSpec, handler: H) -> Self {
+        let name = spec.name.clone();
+        self.consumers.push((
+            name,
+            Box::new(move |db, events, shutdown| {
+                Box::pin(crate::events::run_consumer(
+                    db, events, spec, handler, shutdown,
+                ))
+            }),
+        ));
+        self
+    }
+
+    pub fn sweep(mut self, sweep: Sweep) -> Self {
+        self.sweeps.push(sweep);
+        self
+    }
+
+    /// Another task that runs until the stop signal (a NOTIFY listener, say).
+    pub fn task<F, Fut>(mut self, name: &'static str, run: F) -> Self
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push((name, Box::new(move |s| Box::pin(run(s)))));
+        self
+    }
+
+    /// A word for the start-up line (`signing key 8c31…`).
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+/// What every service of one process shares: settings, clock, event stream, the stop signal.
+#[derive(Clone)]
+pub struct Host {
+    pub config: Config,
+    pub clock: SharedClock,
+    pub events: Events,
+    stop: Arc<watch::Sender<bool>>,
+    /// The first part that failed, which stopped everything.
+    failure: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").finish_non_exhaustive()
+    }
+}
+
+/// How often a relay looks for staged events when no NOTIFY woke it.
+const RELAY_POLL: Duration = Duration::from_millis(500);
+
+impl Host {
+    pub fn new(config: Config, clock: SharedClock, events: Events) -> Self {
+        let (stop, _) = watch::channel(false);
+        Host {
+            config,
+            clock,
+            events,
+            stop: Arc::new(stop),
+            failure: Arc::default(),
+        }
+    }
+
+    /// Why everything stopped, when a part failed rather than the stop signal.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The stop signal every part listens to.
+    pub fn shutdown(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Stop everything started here: servers drain, relays flush.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Stop on SIGINT or SIGTERM.
+    pub fn stop_on_signal(&self) {
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            crate::shutdown::wait_for_signal().await;
+            tracing::info!("shutting down: draining requests and flushing the outbox");
+            let _ = stop.send(true);
+        });
+    }
+
+    /// Start `spec`: migrate and open its schema, build it, listen on its configured address, and
+    /// run its relay, consumers, sweeps and tasks. Other services reach it at the URL recorded
+    /// here (so a later start in this process dials the port it really got).
+    pub async fn start(&mut self, spec: &'static ServiceSpec) -> Result<Running, String> {
+        let db = match spec.schema() {
+            None => None,
+            Some(schema) => Some(
+                Database::open(
+                    self.config.database_url.expose(),
+                    &schema,
+                    self.config.database_max_connections,
+                    spec.migrations,
+                )
+                .await
+                .map_err(|e| format!("{}: {e}", spec.name))?,
+            ),
+        };
+        self.start_with(spec, db).await
+    }
+
+    /// Start `spec` on a database the caller opened (tests use a schema of their own).
+    pub async fn start_with(
+        &mut self,
+        spec: &'static ServiceSpec,
+        db: Option<Database>,
+    ) -> Result<Running, String> {
+        let addr = self.config.addr(spec.name);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("{}: cannot listen on {addr}: {e}", spec.name))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("{}: {e}", spec.name))?;
+        // A port 0 became a real one: the services started after this dial it.
+        if let Some(e) = self.config.services.get_mut(spec.name) {
+            e.addr = Some(addr);
+            if e.url.is_empty() || e.url.ends_with(":0") {
+                e.url = format!("http://{addr}");
+            }
+        }
+        let cx = Context {
+            spec,
+            addr,
+            config: Arc::new(self.config.clone()),
+            clock: self.clock.clone(),
+            events: self.events.clone(),
+            shutdown: self.shutdown(),
+            db: db.clone(),
+        };
+        let parts = (spec.build)(cx)
+            .await
+            .map_err(|e| format!("{}: {e}", spec.name))?;
+        if db.is_none() && !(parts.consumers.is_empty() && parts.sweeps.is_empty()) {
+            return Err(format!(
+                "{}: consumers and sweeps need a schema (migrations)",
+                spec.name
+            ));
+        }
+        let mut running = Running {
+            name: spec.name,
+            protocol: spec.protocol,
+            addr,
+            note: parts.note,
+            db: db.clone(),
+            tasks: Vec::new(),
+        };
+        let shutdown = self.shutdown();
+        match parts.server {
+            Server::Grpc { routes, names } => {
+                self.supervise(&mut running, "grpc", async move {
+                    grpc::serve(routes, &names, listener, shutdown).await
+                });
+            }
+            Server::Http(serve) => {
+                self.supervise(&mut running, "http", async move {
+                    serve(listener, shutdown).await.map_err(|e| e.to_string())
+                });
+            }
+        }
+        if let Some(db) = &db {
+            let relay = Relay::new(db.clone(), self.events.clone());
+            let shutdown = self.shutdown();
+            self.supervise(&mut running, "relay", async move {
+                relay.run(shutdown, RELAY_POLL).await;
+                Ok(())
+            });
+            for (name, consumer) in parts.consumers {
+                let run = consumer(db.clone(), self.events.clone(), self.shutdown());
+                self.supervise(&mut running, &name, async move {
+                    run.await;
+                    Ok(())
+                });
+            }
+            for sweep in parts.sweeps {
+                let run = sweep_loop(
+                    spec.name,
+                    sweep.clone(),
+                    db.clone(),
+                    self.clock.clone(),
+                    self.shutdown(),
+                );
+                self.supervise(&mut running, sweep.name, async move {
+                    run.await;
+                    Ok(())
+                });
+            }
+        }
+        for (name, task) in parts.tasks {
+            let run = task(self.shutdown());
+            self.supervise(&mut running, name, async move {
+                run.await;
+                Ok(())
+            });
+        }
+        tracing::info!(service = spec.name, %addr, "serving");
+        Ok(running)
+    }
+
+    /// Run `work` as part of `running`. Work that ends (or panics) before the stop signal takes the
+    /// process down with it, so the orchestrator restarts a whole process rather than keeping one
+    /// that silently lacks a part.
+    fn supervise(
+        &self,
+        running: &mut Running,
+        part: &str,
+        work: impl Future<Output = Result<(), String>> + Send + 'static,
+    ) {
+        let label = format!("{}/{part}", running.name);
+        let stop = self.stop.clone();
+        let failure = self.failure.clone();
+        let inner = tokio::spawn(work);
+        running.tasks.push(tokio::spawn(async move {
+            let outcome = inner.await;
+            let stopping = *stop.borrow();
+            let why = match outcome {
+                Ok(Ok(())) if stopping => return,
+                Ok(Ok(())) => "ended before the stop signal".to_owned(),
+                Ok(Err(e)) => format!("failed: {e}"),
+                Err(e) => format!("panicked: {e}"),
+            };
+            tracing::error!(part = %label, "{why}; stopping");
+            failure
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get_or_insert(format!("{label} {why}"));
+            let _ = stop.send(true);
+        }));
+    }
+}
+
+/// One sweep, on one replica at a time (a Lease in Kubernetes, a Postgres advisory lock
+/// elsewhere), timed into `hwx.sweep.duration`.
+async fn sweep_loop(
+    service: &'static str,
+    sweep: Sweep,
+    db: Database,
+    clock: SharedClock,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut leader = Election::new(&format!("{service}-{}", sweep.name), &db, clock).await;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if leader.acquire().await {
+            let started = std::time::Instant::now();
+            match (sweep.run)().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sweep = sweep.name, count = n, "{}", sweep.what),
+                Err(e) => {
+                    tracing::warn!(sweep = sweep.name, error = %e, "sweep failed; it runs again next round")
+                }
+            }
+            crate::metrics::sweep(sweep.name, started.elapsed().as_secs_f64());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(sweep.every) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// A started service.
+#[derive(Debug)]
+pub struct Running {
+    pub name: &'static str,
+    pub protocol: Protocol,
+    /// Where it listens (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    pub note: Option<String>,
+    pub db: Option<Database>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// The start-up line `hwx serve` prints.
+    pub fn banner(&self) -> String {
+        match (self.protocol, &self.note) {
+            (Protocol::Grpc, None) => format!(
+                "{} gRPC on {} (health and reflection included)",
+                self.name, self.addr
+            ),
+            (Protocol::Grpc, Some(n)) => format!(
+                "{} gRPC on {} (health and reflection included; {n})",
+                self.name, self.addr
+            ),
+            (Protocol::Http, None) => format!("{} on http://{}", self.name, self.addr),
+            (Protocol::Http, Some(n)) => format!("{} on http://{} ({n})", self.name, self.addr),
+        }
+    }
+
+    /// Wait until every part has stopped (after the stop signal, or a failure).
+    pub async fn join(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
