@@ -141,6 +141,13 @@ impl Sessions for RemoteSessions {
                         tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
                             ServiceError::unauthenticated(s.message().to_owned())
                         }
+                        tonic::Code::InvalidArgument => {
+                            ServiceError::invalid(s.message().to_owned())
+                        }
+                        tonic::Code::Internal => {
+                            ServiceError::internal("registration failed to say who you are")
+                        }
+                        // Unreachable, overloaded, too slow: try again.
                         _ => ServiceError::new(
                             ErrorKind::Unavailable,
                             format!("registration cannot say who you are now: {}", s.message()),
@@ -220,6 +227,12 @@ impl Authenticator {
             }
         }
         Ok(caller)
+    }
+
+    /// The caller a token belongs to, asked now and not remembered: for what must not act on a
+    /// token revoked a moment ago (operations' switches).
+    pub async fn fresh(&self, token: &str) -> Result<Caller, ServiceError> {
+        self.sessions.resolve(token).await
     }
 
     /// The caller of a gRPC request; no token is a refusal.

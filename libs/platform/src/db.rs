@@ -73,24 +73,34 @@ fn redact(url: &str) -> String {
     crate::config::redact_url(url)
 }
 
-/// Create the database named in `url` when it does not exist yet (a fresh machine's first start).
-pub async fn ensure_database(url: &str) -> Result<(), DbError> {
-    let options: PgConnectOptions = url.parse().map_err(|source| DbError::Connect {
+fn connect_options(url: &str) -> Result<PgConnectOptions, DbError> {
+    url.parse().map_err(|source| DbError::Connect {
         url: redact(url),
         source,
-    })?;
-    let Some(name) = options.get_database().map(str::to_owned) else {
-        return Ok(());
-    };
-    let server = options.clone().database("postgres");
-    let admin = PgPoolOptions::new()
+    })
+}
+
+/// One connection as the connecting user (not a service's role), to create databases, schemas
+/// and roles.
+async fn admin(url: &str, options: PgConnectOptions) -> Result<PgPool, DbError> {
+    PgPoolOptions::new()
         .max_connections(1)
-        .connect_with(server)
+        .connect_with(options)
         .await
         .map_err(|source| DbError::Connect {
             url: redact(url),
             source,
-        })?;
+        })
+}
+
+/// Create the database named in `url` when it does not exist yet (a fresh machine's first start).
+pub async fn ensure_database(url: &str) -> Result<(), DbError> {
+    let options = connect_options(url)?;
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let server = options.clone().database("postgres");
+    let admin = admin(url, server).await?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(&name)
@@ -133,10 +143,7 @@ impl Database {
         if !valid_identifier(schema) {
             return Err(DbError::SchemaName(schema.into()));
         }
-        let options: PgConnectOptions = url.parse().map_err(|source| DbError::Connect {
-            url: redact(url),
-            source,
-        })?;
+        let options = connect_options(url)?;
         let setup = format!(
             "SET ROLE {role}; SET search_path TO {schema}",
             role = role_for(schema)
@@ -174,18 +181,8 @@ impl Database {
             return Err(DbError::SchemaName(schema.into()));
         }
         let role = role_for(schema);
-        let options: PgConnectOptions = url.parse().map_err(|source| DbError::Connect {
-            url: redact(url),
-            source,
-        })?;
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(|source| DbError::Connect {
-                url: redact(url),
-                source,
-            })?;
+        let options = connect_options(url)?;
+        let admin = admin(url, options).await?;
         let mut conn = admin.acquire().await?;
         sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
             .bind(format!("hwx-migrate-{schema}"))
@@ -347,6 +344,22 @@ impl Leadership {
     }
 }
 
+/// A service's migrations: the platform's outbox and inbox (version 1), then each
+/// `version => "file"`, the calling crate's `migrations/<file>.sql`.
+#[macro_export]
+macro_rules! migrations {
+    ($($version:literal => $file:literal),* $(,)?) => {
+        &[
+            $crate::events::MIGRATION,
+            $($crate::db::Migration {
+                version: $version,
+                name: $file,
+                sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $file, ".sql")),
+            }),*
+        ]
+    };
+}
+
 /// Declares a store's SQL statements as constants and lists them in `STATEMENTS`, so a test can
 /// prepare every one against the migrated schema ([`prepare_all`]): a typo in a column or a
 /// statement that no longer fits the tables fails the tests, not a request.
@@ -361,24 +374,33 @@ macro_rules! statements {
 
 /// Prepare each of `statements` on `db` (its schema, migrated); returns the ones Postgres refuses,
 /// with its reason. Preparing parses and plans a statement against the real tables without running
-/// it. `setup` runs first on the same session (a temporary table some statements use).
+/// it. Everything happens in one transaction that is rolled back; `setup` runs first in it (a
+/// temporary table, a cursor some statements use).
 pub async fn prepare_all(
     db: &Database,
     setup: &[&'static str],
     statements: &[(&'static str, &'static str)],
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let mut conn = db.pool().acquire().await?;
+    let mut tx = db.pool().begin().await?;
     for sql in setup {
-        sqlx::raw_sql(*sql).execute(&mut *conn).await?;
+        sqlx::raw_sql(*sql).execute(&mut *tx).await?;
     }
     let mut refused = Vec::new();
     for (name, sql) in statements {
-        if let Err(e) = (&mut *conn)
+        // A refusal aborts the transaction: each statement gets a savepoint to return to.
+        sqlx::raw_sql("SAVEPOINT statement")
+            .execute(&mut *tx)
+            .await?;
+        if let Err(e) = (&mut *tx)
             .prepare(sqlx::SqlSafeStr::into_sql_str(*sql))
             .await
         {
             refused.push(((*name).to_owned(), e.to_string()));
+            sqlx::raw_sql("ROLLBACK TO SAVEPOINT statement")
+                .execute(&mut *tx)
+                .await?;
         }
     }
+    tx.rollback().await?;
     Ok(refused)
 }

@@ -71,6 +71,26 @@ CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE F
 "#,
 };
 
+/// The SQL of the outbox, the relay and the inbox, checked against [`MIGRATION`] by the
+/// platform's tests.
+pub mod sql {
+    crate::statements! {
+        STAGE_ONE = "INSERT INTO outbox (event_id, subject, payload, traceparent) VALUES ($1, $2, $3, $4)";
+        /// A batch of events, bound column by column.
+        STAGE_MANY = "INSERT INTO outbox (event_id, subject, payload, traceparent)
+             SELECT id, subject, payload, $4 FROM UNNEST($1::uuid[], $2::text[], $3::bytea[]) AS t(id, subject, payload)";
+        /// The next events to publish, locked so that a second relay skips them.
+        NEXT_BATCH = "SELECT seq, event_id, subject, payload, traceparent FROM outbox
+             WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED";
+        MARK_SENT = "UPDATE outbox SET published_at = now() WHERE seq = ANY($1)";
+        PENDING = "SELECT count(*) FROM outbox WHERE published_at IS NULL";
+        /// An event applied by a consumer; nothing when it was applied before.
+        RECORD_INBOX = "INSERT INTO inbox (consumer, event_id, subject) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        DEAD_LETTER = "INSERT INTO dead_letters (consumer, event_id, subject, payload, error) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT DO NOTHING";
+    }
+}
+
 /// An events error.
 #[derive(Debug, thiserror::Error)]
 pub enum EventsError {
@@ -217,8 +237,10 @@ impl Events {
     }
 }
 
-/// Stage an event in the caller's transaction. It is published after the transaction commits, and
-/// never if it rolls back.
+/// Stage a raw event in the caller's transaction. It is published after the transaction commits,
+/// and never if it rolls back. Services stage typed events through [`Outbox`]; this is for tests
+/// of the relay and inbox themselves.
+#[doc(hidden)]
 pub async fn stage(
     conn: &mut PgConnection,
     event_id: Uuid,
@@ -226,15 +248,13 @@ pub async fn stage(
     payload: &[u8],
     traceparent: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO outbox (event_id, subject, payload, traceparent) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(event_id)
-    .bind(subject)
-    .bind(payload)
-    .bind(traceparent)
-    .execute(conn)
-    .await?;
+    sqlx::query(sql::STAGE_ONE)
+        .bind(event_id)
+        .bind(subject)
+        .bind(payload)
+        .bind(traceparent)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -318,16 +338,13 @@ impl Batch {
             return Ok(());
         }
         let traceparent = crate::telemetry::current_traceparent();
-        sqlx::query(
-            "INSERT INTO outbox (event_id, subject, payload, traceparent)
-             SELECT id, subject, payload, $4 FROM UNNEST($1::uuid[], $2::text[], $3::bytea[]) AS t(id, subject, payload)",
-        )
-        .bind(&self.ids)
-        .bind(&self.subjects)
-        .bind(&self.payloads)
-        .bind(traceparent)
-        .execute(tx)
-        .await?;
+        sqlx::query(sql::STAGE_MANY)
+            .bind(&self.ids)
+            .bind(&self.subjects)
+            .bind(&self.payloads)
+            .bind(traceparent)
+            .execute(tx)
+            .await?;
         Ok(())
     }
 }
@@ -363,13 +380,10 @@ impl Relay {
 
     async fn publish(&self, mark: bool) -> Result<usize, EventsError> {
         let mut tx = self.db.pool().begin().await?;
-        let rows = sqlx::query(
-            "SELECT seq, event_id, subject, payload, traceparent FROM outbox
-             WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(self.batch)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = sqlx::query(sql::NEXT_BATCH)
+            .bind(self.batch)
+            .fetch_all(&mut *tx)
+            .await?;
         let mut acks = Vec::with_capacity(rows.len());
         let mut seqs = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -411,7 +425,7 @@ impl Relay {
         if !mark {
             return Ok(seqs.len());
         }
-        sqlx::query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1)")
+        sqlx::query(sql::MARK_SENT)
             .bind(&seqs)
             .execute(&mut *tx)
             .await?;
@@ -421,11 +435,9 @@ impl Relay {
 
     /// Events staged and not yet published (outbox lag).
     pub async fn pending(&self) -> Result<i64, EventsError> {
-        Ok(
-            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-                .fetch_one(self.db.pool())
-                .await?,
-        )
+        Ok(sqlx::query_scalar(sql::PENDING)
+            .fetch_one(self.db.pool())
+            .await?)
     }
 
     /// Publish until `shutdown`, woken by NOTIFY and at least every `poll`. On shutdown it
@@ -592,7 +604,7 @@ pub async fn apply<H: Handler>(
     max_deliveries: i64,
 ) -> Result<Applied, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
-    let inserted = sqlx::query("INSERT INTO inbox (consumer, event_id, subject) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+    let inserted = sqlx::query(sql::RECORD_INBOX)
         .bind(consumer)
         .bind(d.event_id)
         .bind(&d.subject)
@@ -616,17 +628,14 @@ pub async fn apply<H: Handler>(
                 return Ok(Applied::Retried);
             }
             tracing::error!(consumer, event_id = %d.event_id, error = %e, "event dead-lettered");
-            sqlx::query(
-                "INSERT INTO dead_letters (consumer, event_id, subject, payload, error) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(consumer)
-            .bind(d.event_id)
-            .bind(&d.subject)
-            .bind(d.payload.as_ref())
-            .bind(e.to_string())
-            .execute(db.pool())
-            .await?;
+            sqlx::query(sql::DEAD_LETTER)
+                .bind(consumer)
+                .bind(d.event_id)
+                .bind(&d.subject)
+                .bind(d.payload.as_ref())
+                .bind(e.to_string())
+                .execute(db.pool())
+                .await?;
             Ok(Applied::DeadLettered)
         }
     }

@@ -177,6 +177,39 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
     }
 }
 
+/// A day (JST, as every date of the terms) as the proto `Date`.
+pub fn date(d: chrono::NaiveDate) -> hwx_proto::common::v1::Date {
+    use chrono::Datelike;
+    hwx_proto::common::v1::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+/// The day a proto `Date` names; none when it names none (all zero is "not given").
+pub fn day(d: &hwx_proto::common::v1::Date) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::from_ymd_opt(
+        d.year,
+        u32::try_from(d.month).ok()?,
+        u32::try_from(d.day).ok()?,
+    )
+}
+
+/// A proto `Date` as `YYYY-MM-DD`; none when absent or not a day.
+pub fn date_text(d: &Option<hwx_proto::common::v1::Date>) -> Option<String> {
+    d.as_ref()
+        .and_then(day)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// `YYYY-MM-DD` as a proto `Date`; none when it is not a day.
+pub fn date_from_text(s: &str) -> Option<hwx_proto::common::v1::Date> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .map(date)
+}
+
 /// A protobuf timestamp as an instant (none when out of range).
 pub fn instant(t: &prost_types::Timestamp) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
@@ -195,6 +228,21 @@ pub async fn with_request_id<F: Future>(id: String, f: F) -> F::Output {
 /// The request ID of the call being served, if any.
 pub fn request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Spawn `f` as a task that keeps the caller's request ID and span: the calls it makes carry them
+/// as the caller's own would.
+pub fn spawn_carrying<F>(f: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let span = tracing::Span::current();
+    let work = tracing::Instrument::instrument(f, span);
+    match request_id() {
+        Some(id) => tokio::spawn(with_request_id(id, work)),
+        None => tokio::spawn(work),
+    }
 }
 
 /// Puts the current trace context (`traceparent`) and request ID (`x-request-id`) on every

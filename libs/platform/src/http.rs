@@ -119,3 +119,30 @@ impl HttpClient {
         })
     }
 }
+
+/// One request on a connection of its own: for callers that make few requests, or whose runtime
+/// ends soon after (a pooled connection must not outlive the runtime that drives it).
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> std::io::Result<Response> {
+    HttpClient::new()
+        .request(addr, method, path, bearer, body)
+        .await
+}
+
+/// The same with these headers and this body, as bytes.
+pub async fn request_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
+    HttpClient::new()
+        .request_raw(addr, method, path, headers, body)
+        .await
+}

@@ -75,6 +75,38 @@ impl std::fmt::Debug for ServiceSpec {
 }
 
 impl ServiceSpec {
+    /// A gRPC service.
+    pub const fn grpc(
+        name: &'static str,
+        port: u16,
+        migrations: &'static [Migration],
+        build: Build,
+    ) -> Self {
+        ServiceSpec {
+            name,
+            port,
+            protocol: Protocol::Grpc,
+            migrations,
+            build,
+        }
+    }
+
+    /// An HTTP service (the gateway).
+    pub const fn http(
+        name: &'static str,
+        port: u16,
+        migrations: &'static [Migration],
+        build: Build,
+    ) -> Self {
+        ServiceSpec {
+            name,
+            port,
+            protocol: Protocol::Http,
+            migrations,
+            build,
+        }
+    }
+
     /// The schema it owns (`job_feed`), if any.
     pub fn schema(&self) -> Option<String> {
         (!self.migrations.is_empty()).then(|| self.name.replace('-', "_"))
@@ -398,6 +430,7 @@ impl Host {
                 spec.name
             ));
         }
+        let (relay_stop, relay_stopped) = watch::channel(false);
         let mut running = Running {
             name: spec.name,
             protocol: spec.protocol,
@@ -405,54 +438,64 @@ impl Host {
             note: parts.note,
             db: db.clone(),
             tasks: Vec::new(),
+            relay_stop,
+            relays: Vec::new(),
         };
         let shutdown = self.shutdown();
         match parts.server {
             Server::Grpc { routes, names } => {
-                self.supervise(&mut running, "grpc", async move {
+                let t = self.supervise(spec.name, "grpc", async move {
                     grpc::serve(routes, &names, listener, shutdown).await
                 });
+                running.tasks.push(t);
             }
             Server::Http(serve) => {
-                self.supervise(&mut running, "http", async move {
+                let t = self.supervise(spec.name, "http", async move {
                     serve(listener, shutdown).await.map_err(|e| e.to_string())
                 });
+                running.tasks.push(t);
             }
         }
         if let Some(db) = &db {
+            // The relay stops last, after the server has drained and the consumers have ended:
+            // what they committed is published before the process exits (`Running::join`).
             let relay = Relay::new(db.clone(), self.events.clone());
-            let shutdown = self.shutdown();
-            self.supervise(&mut running, "relay", async move {
-                relay.run(shutdown, RELAY_POLL).await;
+            let t = self.supervise(spec.name, "relay", async move {
+                relay.run(relay_stopped, RELAY_POLL).await;
                 Ok(())
             });
+            running.relays.push(t);
             for (name, consumer) in parts.consumers {
                 let run = consumer(db.clone(), self.events.clone(), self.shutdown());
-                self.supervise(&mut running, &name, async move {
+                let t = self.supervise(spec.name, &name, async move {
                     run.await;
                     Ok(())
                 });
+                running.tasks.push(t);
             }
             for sweep in parts.sweeps {
+                let name = sweep.name;
                 let run = sweep_loop(
                     spec.name,
-                    sweep.clone(),
+                    sweep,
                     db.clone(),
                     self.clock.clone(),
                     self.shutdown(),
                 );
-                self.supervise(&mut running, sweep.name, async move {
+                let t = self.supervise(spec.name, name, async move {
                     run.await;
                     Ok(())
                 });
+                running.tasks.push(t);
             }
         }
         for (name, task) in parts.tasks {
             let run = task(self.shutdown());
-            self.supervise(&mut running, name, async move {
+            let t = self.supervise(spec.name, name, async move {
                 run.await;
                 Ok(())
             });
+            running.tasks.push(t);
         }
         tracing::info!(service = spec.name, %addr, "serving");
         Ok(running)
@@ -463,15 +506,15 @@ impl Host {
     /// that silently lacks a part.
     fn supervise(
         &self,
-        running: &mut Running,
+        service: &str,
         part: &str,
         work: impl Future<Output = Result<(), String>> + Send + 'static,
-    ) {
-        let label = format!("{}/{part}", running.name);
+    ) -> tokio::task::JoinHandle<()> {
+        let label = format!("{service}/{part}");
         let stop = self.stop.clone();
         let failure = self.failure.clone();
         let inner = tokio::spawn(work);
-        running.tasks.push(tokio::spawn(async move {
+        tokio::spawn(async move {
             let outcome = inner.await;
             let stopping = *stop.borrow();
             let why = match outcome {
@@ -486,7 +529,7 @@ impl Host {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .get_or_insert(format!("{label} {why}"));
             let _ = stop.send(true);
-        }));
+        })
     }
 }
 
@@ -532,6 +575,8 @@ pub struct Running {
     pub note: Option<String>,
     pub db: Option<Database>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    relay_stop: watch::Sender<bool>,
+    relays: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -551,9 +596,15 @@ impl Running {
         }
     }
 
-    /// Wait until every part has stopped (after the stop signal, or a failure).
+    /// Wait until every part has stopped (after the stop signal, or a failure): the server
+    /// drains, consumers, sweeps and tasks end, then the relay publishes what they committed and
+    /// stops.
     pub async fn join(self) {
         for t in self.tasks {
+            let _ = t.await;
+        }
+        let _ = self.relay_stop.send(true);
+        for t in self.relays {
             let _ = t.await;
         }
     }

@@ -2,7 +2,7 @@
 //! formats it is served in: NDJSON, CSV (UTF-8 or Shift_JIS). `hwx feed verify` reads the same
 //! formats back.
 
-use hwx_proto::common::v1::Date;
+use hwx_platform::grpc::{date_from_text as parse_date, date_text};
 use hwx_proto::jobfeed::v1 as pb;
 use hwx_rules::RuleId;
 use hwx_rules::posting::{J7Item, PostingTerms, missing_items};
@@ -172,23 +172,6 @@ pub fn signed_message(posting_number: &str, version: i64, content_hash: &str) ->
     format!("hwx-posting-v1\n{posting_number}\n{version}\n{content_hash}")
 }
 
-/// A real calendar date as `YYYY-MM-DD`, or none.
-fn date_string(d: &Option<Date>) -> Option<String> {
-    let d = d.as_ref()?;
-    chrono::NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32)?;
-    Some(format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
-}
-
-fn parse_date(s: &str) -> Option<Date> {
-    use chrono::Datelike;
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    Some(Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    })
-}
-
 /// What an ingested record asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intake {
@@ -353,8 +336,8 @@ pub fn intake(p: &pb::PostingContent) -> Result<Intake, Refusal> {
     if wage.max_yen != 0 && wage.max_yen < wage.min_yen {
         problems.push("wage.max_yen is below wage.min_yen".into());
     }
-    let received = date_string(&p.received_on);
-    let valid_until = date_string(&p.valid_until);
+    let received = date_text(&p.received_on);
+    let valid_until = date_text(&p.valid_until);
     match (&received, &valid_until) {
         (Some(r), Some(v)) if v < r => problems.push("valid_until is before received_on".into()),
         (Some(_), Some(_)) => {}
@@ -881,11 +864,6 @@ pub struct WageJson {
     pub max_yen: i64,
     pub fixed_overtime_pay: Option<bool>,
     pub fixed_overtime_details: String,
-}
-
-fn date_text(d: &Option<Date>) -> Option<String> {
-    d.as_ref()
-        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
 }
 
 impl From<&pb::PostingContent> for PostingJson {

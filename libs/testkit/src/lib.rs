@@ -104,14 +104,19 @@ impl TestEnv {
 
     /// Drop the schemas, their roles and the stream now (also done on drop, in the background).
     pub async fn cleanup(mut self) {
+        let (schemas, events) = self.take();
+        drop_all(schemas, events).await;
+    }
+
+    /// What is left to drop, taken (so it is dropped once).
+    fn take(&mut self) -> (Vec<String>, Option<Events>) {
         let schemas = std::mem::take(
             &mut *self
                 .schemas
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
-        let events = self.events.take();
-        drop_all(schemas, events).await;
+        (schemas, self.events.take())
     }
 }
 
@@ -173,13 +178,7 @@ async fn drop_schema(pool: &sqlx::PgPool, schema: &str) {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
-        let schemas = std::mem::take(
-            &mut *self
-                .schemas
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        let events = self.events.take();
+        let (schemas, events) = self.take();
         if schemas.is_empty() && events.is_none() {
             return;
         }
@@ -200,20 +199,20 @@ impl Drop for TestEnv {
     }
 }
 
-/// Places under `src` where SQL is written straight into a `sqlx` call instead of a store's
-/// `statements!` list (`file:line`), so every statement stays where the prepare test sees it.
+/// Places under `src` (a folder or one file) where SQL is written straight into a `sqlx` call
+/// instead of a store's `statements!` list (`file:line`), so every statement stays where the
+/// prepare test sees it.
 pub fn sql_outside_statements(src: &std::path::Path) -> Vec<String> {
     const CALLS: &[&str] = &["query_scalar", "query_as", "query", "raw_sql"];
     let mut found = Vec::new();
-    let mut dirs = vec![src.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+    let mut paths = vec![src.to_path_buf()];
+    while let Some(path) = paths.pop() {
+        if let Ok(entries) = std::fs::read_dir(&path) {
+            paths.extend(entries.flatten().map(|e| e.path()));
             continue;
-        };
-        for path in entries.flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+        }
+        {
+            if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 for (at, _) in text.match_indices("sqlx::") {
                     let rest = &text[at + "sqlx::".len()..];

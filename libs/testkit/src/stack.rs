@@ -90,7 +90,13 @@ impl Stack {
             r.join().await;
         }
         drop(self.dbs);
+        let failure = self.host.failure();
         self.env.cleanup().await;
+        // A part that failed stopped everything: the test says so rather than leaving only the
+        // errors of the calls that came after.
+        if let Some(f) = failure {
+            panic!("a service part failed during the test: {f}");
+        }
     }
 }
 

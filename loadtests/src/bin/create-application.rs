@@ -1,6 +1,9 @@
 //! Benchmark of "create application" through the whole stack over real HTTP (gateway → gRPC →
-//! registration → Postgres, event staged in the outbox), next to a bare single-row sqlx insert into
-//! the same Postgres in the same run. Both at the same concurrency; latency p50/p99 and throughput.
+//! registration → Postgres), next to a bare single-row sqlx insert into the same Postgres in the
+//! same run, all at the same concurrency; latency p50/p99 and throughput. Between the two, the
+//! layers one at a time, to say where the time goes: the command's own SQL, one gRPC hop with the
+//! session lookup (`Authenticate`), the service over gRPC without the gateway, and the gateway with
+//! and without keep-alive connections.
 //!
 //! Run: `cargo run --release -p hwx-loadtests --bin create-application -- [requests] [concurrency]`
 //! (needs the local PostgreSQL and NATS, as the tests do; leaves nothing behind).
@@ -8,6 +11,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hwx_platform::http::HttpClient;
+use hwx_proto::registration::v1 as reg;
+use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use hwx_testkit::Stack;
 use hwx_testkit::http::request;
 use serde_json::json;
@@ -130,57 +136,157 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .execute(db.pool())
         .await?;
 
+    let org_id: uuid::Uuid = org.parse()?;
     let body = Arc::new(json!({"organisation_id": org, "service": "job"}));
     let token = Arc::new(token);
-    let http = run(n, concurrency, move |_| {
-        let body = body.clone();
-        let token = token.clone();
-        async move {
-            let r = request(addr, "POST", "/v1/applications", Some(&token), Some(&body)).await;
-            assert!(
-                matches!(r, Ok(ref r) if r.status == 201),
-                "create application failed"
-            );
-        }
-    })
-    .await;
+    let mut results: Vec<(&str, Stats)> = Vec::new();
 
+    // The raw engine: one single-row insert, autocommit, on the service's own pool.
     let pool = db.pool().clone();
-    let org_id: uuid::Uuid = org.parse()?;
-    let bare = run(n, concurrency, move |_| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query("INSERT INTO bare (id, organisation_id, service, registered_on) VALUES ($1, $2, 'job', current_date)")
-                .bind(uuid::Uuid::now_v7())
-                .bind(org_id)
-                .execute(&pool)
+    results.push((
+        "bare sqlx single-row insert",
+        run(n, concurrency, move |_| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("INSERT INTO bare (id, organisation_id, service, registered_on) VALUES ($1, $2, 'job', current_date)")
+                    .bind(uuid::Uuid::now_v7())
+                    .bind(org_id)
+                    .execute(&pool)
+                    .await
+                    .map(|_| ())
+                    .unwrap_or_else(|e| panic!("bare insert: {e}"));
+            }
+        })
+        .await,
+    ));
+
+    // The command's own SQL, straight: the eligibility read and the insert.
+    let pool = db.pool().clone();
+    results.push((
+        "the command's SQL (read + insert)",
+        run(n, concurrency, move |_| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(hwx_registration::store::sql::ELIGIBILITY_FACTS)
+                    .bind(org_id)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("read: {e}"));
+                sqlx::query(hwx_registration::store::sql::INSERT_APPLICATION)
+                    .bind(uuid::Uuid::now_v7())
+                    .bind(org_id)
+                    .bind("job")
+                    .bind("use")
+                    .bind(chrono::Utc::now().date_naive())
+                    .bind(chrono::Utc::now().date_naive())
+                    .bind(0)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("insert: {e}"));
+            }
+        })
+        .await,
+    ));
+
+    // One gRPC hop and the session lookup, nothing else: Authenticate.
+    let channel = hwx_platform::grpc::client(&stack.url("registration"), None)?;
+    let registration = RegistrationServiceClient::new(channel);
+    let (c, t) = (registration.clone(), token.clone());
+    results.push((
+        "gRPC Authenticate (hop + session)",
+        run(n, concurrency, move |_| {
+            let (mut c, t) = (c.clone(), t.clone());
+            async move {
+                c.authenticate(reg::AuthenticateRequest {
+                    token: t.to_string(),
+                })
                 .await
-                .map(|_| ())
-                .unwrap_or_else(|e| panic!("bare insert: {e}"));
-        }
-    })
-    .await;
+                .unwrap_or_else(|e| panic!("authenticate: {e}"));
+            }
+        })
+        .await,
+    ));
+
+    // The service itself, over gRPC: no gateway.
+    let (c, t) = (registration.clone(), token.clone());
+    results.push((
+        "gRPC CreateApplication",
+        run(n, concurrency, move |_| {
+            let (mut c, t) = (c.clone(), t.clone());
+            async move {
+                let mut req = tonic::Request::new(reg::CreateApplicationRequest {
+                    organisation_id: org_id.to_string(),
+                    service: hwx_proto::common::v1::ServiceCode::Job as i32,
+                    ..Default::default()
+                });
+                req.metadata_mut().insert(
+                    "authorization",
+                    format!("Bearer {t}")
+                        .parse()
+                        .unwrap_or_else(|_| unreachable!()),
+                );
+                c.create_application(req)
+                    .await
+                    .unwrap_or_else(|e| panic!("create application: {e}"));
+            }
+        })
+        .await,
+    ));
+
+    // Through the gateway, as a portal would: connections kept open.
+    let client = HttpClient::new();
+    let (b, t) = (body.clone(), token.clone());
+    results.push((
+        "POST /v1/applications (HTTP, keep-alive)",
+        run(n, concurrency, move |_| {
+            let (b, t, client) = (b.clone(), t.clone(), client.clone());
+            async move {
+                let r = client
+                    .request(addr, "POST", "/v1/applications", Some(&t), Some(&b))
+                    .await;
+                assert!(
+                    matches!(r, Ok(ref r) if r.status == 201),
+                    "create application failed"
+                );
+            }
+        })
+        .await,
+    ));
+
+    // The same with a new connection per request (how this benchmark measured before).
+    let (b, t) = (body.clone(), token.clone());
+    results.push((
+        "POST /v1/applications (HTTP, new connection each)",
+        run(n, concurrency, move |_| {
+            let (b, t) = (b.clone(), t.clone());
+            async move {
+                let r = request(addr, "POST", "/v1/applications", Some(&t), Some(&b)).await;
+                assert!(
+                    matches!(r, Ok(ref r) if r.status == 201),
+                    "create application failed"
+                );
+            }
+        })
+        .await,
+    ));
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!("create-application: {n} requests, concurrency {concurrency}");
+    let bare = results[0].1.per_sec;
+    println!("create-application: {n} requests per path, concurrency {concurrency}");
     println!(
-        "  bare sqlx single-row insert   p50 {:7.2} ms  p99 {:7.2} ms  {:8.0}/s",
-        ms(bare.p50),
-        ms(bare.p99),
-        bare.per_sec
+        "  {:<50} {:>9} {:>9} {:>9}  {:>6}",
+        "path", "p50 ms", "p99 ms", "per s", "× bare"
     );
-    println!(
-        "  POST /v1/applications (HTTP)  p50 {:7.2} ms  p99 {:7.2} ms  {:8.0}/s",
-        ms(http.p50),
-        ms(http.p99),
-        http.per_sec
-    );
-    println!(
-        "  ratio HTTP / bare: p50 {:.1}x  p99 {:.1}x  throughput {:.2}x",
-        http.p50.as_secs_f64() / bare.p50.as_secs_f64(),
-        http.p99.as_secs_f64() / bare.p99.as_secs_f64(),
-        http.per_sec / bare.per_sec
-    );
+    for (name, st) in &results {
+        println!(
+            "  {:<50} {:>9.2} {:>9.2} {:>9.0}  {:>6.2}",
+            name,
+            ms(st.p50),
+            ms(st.p99),
+            st.per_sec,
+            st.per_sec / bare
+        );
+    }
     drop(db);
     stack.stop().await;
     Ok(())

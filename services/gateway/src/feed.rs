@@ -152,12 +152,22 @@ pub(crate) async fn watch(
         ))
         .await?
         .into_inner();
+    let mut shutdown = s.shutdown.clone();
     let body = async_body(move |tx| async move {
         loop {
             // A client that hangs up on a quiet feed ends the stream here, not at the next change.
+            // A stopping gateway ends it too (it would wait for the stream forever), saying why.
             let item = tokio::select! {
                 item = stream.next() => item,
                 _ = tx.closed() => return,
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                    let stopping = Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the gateway is stopping; reconnect with your last cursor",
+                    );
+                    let _ = tx.send(Ok(ndjson_line(&stopping))).await;
+                    return;
+                }
             };
             let Some(item) = item else { return };
             let line = match item {
@@ -554,7 +564,9 @@ pub(crate) async fn ingest(
     let (tx, rx) = mpsc::channel::<jf::IngestRequest>(256);
     let mut client = s.job_feed.clone();
     let request = grpc(&headers, ReceiverStream::new(rx));
-    let call = tokio::spawn(async move { client.ingest_postings(request).await });
+    // The call runs beside the body reader: as a task that carries this request's ID and trace.
+    let call =
+        hwx_platform::grpc::spawn_carrying(async move { client.ingest_postings(request).await });
     if let Some(id) = &snapshot {
         let _ = tx
             .send(jf::IngestRequest {

@@ -31,7 +31,7 @@ use hwx_platform::auth::{Authenticator, bearer_token};
 use hwx_platform::clock::SharedClock;
 use hwx_platform::config::MaintenanceMode;
 use hwx_platform::grpc;
-use hwx_platform::kit::{Context, Parts, Protocol, ServiceSpec};
+use hwx_platform::kit::{Context, Parts, ServiceSpec};
 use hwx_proto::jobfeed::v1::job_feed_service_client::JobFeedServiceClient;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use hwx_rules::maintenance::MaintenancePolicy;
@@ -43,13 +43,7 @@ use crate::problem::Problem;
 
 /// The gateway, as the kit runs it. It has no schema: what its replicas share (X1, X2) goes
 /// through NATS.
-pub const SERVICE: ServiceSpec = ServiceSpec {
-    name: "gateway",
-    port: 8080,
-    protocol: Protocol::Http,
-    migrations: &[],
-    build: |cx| Box::pin(build(cx)),
-};
+pub const SERVICE: ServiceSpec = ServiceSpec::http("gateway", 8080, &[], |cx| Box::pin(build(cx)));
 
 /// Largest request body accepted (ingest streams any size).
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -65,6 +59,8 @@ pub struct AppState {
     /// Who calls (for X2 buckets and the ops routes), through registration.
     pub(crate) auth: Authenticator,
     pub(crate) limits: Limits,
+    /// Live streams end when the gateway stops (a graceful stop would wait for them forever).
+    pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 async fn build(cx: Context) -> Result<Parts, String> {
@@ -91,6 +87,7 @@ async fn build(cx: Context) -> Result<Parts, String> {
         clock: cx.clock.clone(),
         auth: cx.authenticator()?,
         limits: limits.clone(),
+        shutdown: cx.shutdown.clone(),
     };
     let app = router(state);
     let watcher = limits.clone();

@@ -62,6 +62,8 @@ pub struct Limits {
     clock: SharedClock,
     maintenance: Arc<RwLock<MaintenancePolicy>>,
     limit: Arc<RwLock<RateLimit>>,
+    /// The limit of this replica's configuration, in force while ops set none.
+    configured: Limit,
     /// Theoretical arrival time per caller (GCRA state).
     tats: Arc<Mutex<HashMap<String, DateTime<FixedOffset>>>>,
     /// Admitted here since the last exchange, per caller.
@@ -113,6 +115,10 @@ impl Limits {
             clock,
             maintenance: Arc::new(RwLock::new(maintenance)),
             limit: Arc::new(RwLock::new(per_second(requests_per_second, burst))),
+            configured: Limit {
+                requests_per_second,
+                burst,
+            },
             tats: Arc::default(),
             admitted: Arc::default(),
             replica: uuid::Uuid::new_v4().to_string(),
@@ -176,18 +182,31 @@ impl Limits {
             },
             None => Window::default(),
         };
+        // Shared first: a switch that could not be shared changes no replica, this one included.
+        self.put(EMERGENCY, &window).await?;
         self.apply_emergency(&window);
-        self.put(EMERGENCY, &window).await
+        Ok(())
     }
 
-    /// X2: a new limit for every organisation, on every replica.
+    /// X2: a new limit for every organisation, on every replica, until [`Self::reset_rate`].
     pub async fn set_rate(&self, requests_per_second: u32, burst: u32) -> Result<(), String> {
         let limit = Limit {
             requests_per_second,
             burst,
         };
+        self.put(RATE_LIMIT, &limit).await?;
         self.apply_rate(limit);
-        self.put(RATE_LIMIT, &limit).await
+        Ok(())
+    }
+
+    /// X2: every replica back to the limit of its own configuration.
+    pub async fn reset_rate(&self) -> Result<(), String> {
+        self.kv
+            .delete(RATE_LIMIT)
+            .await
+            .map_err(|e| format!("the other gateway replicas cannot be told: {e}"))?;
+        self.apply_rate(self.configured);
+        Ok(())
     }
 
     async fn put(&self, key: &str, value: &impl Serialize) -> Result<(), String> {
@@ -235,7 +254,8 @@ impl Limits {
                 Ok(w) => self.apply_emergency(&w),
                 Err(e) => tracing::warn!(error = %e, "X1: unreadable emergency window ignored"),
             },
-            RATE_LIMIT if !deleted => match serde_json::from_slice::<Limit>(&entry.value) {
+            RATE_LIMIT if deleted => self.apply_rate(self.configured),
+            RATE_LIMIT => match serde_json::from_slice::<Limit>(&entry.value) {
                 Ok(l) => self.apply_rate(l),
                 Err(e) => tracing::warn!(error = %e, "X2: unreadable rate limit ignored"),
             },

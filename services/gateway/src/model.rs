@@ -14,24 +14,17 @@ use utoipa::ToSchema;
 use crate::problem::Problem;
 
 pub fn date_str(d: &Option<common::Date>) -> Option<String> {
-    d.as_ref()
-        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+    hwx_platform::grpc::date_text(d)
 }
 
 pub fn date_in(s: &Option<String>, field: &str) -> Result<Option<common::Date>, Problem> {
     match s.as_deref() {
         None | Some("") => Ok(None),
-        Some(s) => {
-            let d: chrono::NaiveDate = s.parse().map_err(|_| {
+        Some(s) => hwx_platform::grpc::date_from_text(s)
+            .map(Some)
+            .ok_or_else(|| {
                 Problem::bad_request(format!("{field}: expected a date YYYY-MM-DD, got {s:?}"))
-            })?;
-            use chrono::Datelike;
-            Ok(Some(common::Date {
-                year: d.year(),
-                month: d.month() as i32,
-                day: d.day() as i32,
-            }))
-        }
+            }),
     }
 }
 

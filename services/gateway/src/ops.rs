@@ -14,10 +14,11 @@ use crate::model::{Emergency, RateLimits};
 use crate::problem::Problem;
 use crate::{ApiResult, AppState, body};
 
-/// The caller must be operations (or the ministry).
+/// The caller must be operations (or the ministry), asked now: a switch that reaches every
+/// replica is never thrown with a token revoked a moment ago.
 async fn require_ops(s: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     let token = crate::bearer(headers)?;
-    let caller = s.auth.token(&token).await?;
+    let caller = s.auth.fresh(&token).await?;
     if matches!(caller.role, Role::Ops | Role::Mhlw) {
         Ok(())
     } else {
@@ -72,8 +73,17 @@ async fn set_limits(
     Ok(Json(l))
 }
 
+/// X2: back to the configured rate limit (`HWX_RATE_LIMIT_PER_SECOND`, `HWX_RATE_LIMIT_BURST`), on
+/// every gateway replica. A limit set with PUT stays, through restarts, until this. Operations only.
+#[utoipa::path(delete, path = "/v1/ops/rate-limits", responses((status = 204)))]
+async fn reset_limits(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    require_ops(&s, &headers).await?;
+    s.limits.reset_rate().await.map_err(unshared)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(emergency))
-        .routes(routes!(set_limits))
+        .routes(routes!(set_limits, reset_limits))
 }

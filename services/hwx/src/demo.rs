@@ -115,30 +115,9 @@ pub(crate) async fn login(
 }
 
 pub fn seed() -> ExitCode {
-    let cfg = match crate::registry::config() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("hwx: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    hwx_platform::telemetry::init(cfg.log_format, "warn");
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("hwx: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(cfg)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hwx demo seed: {e}");
-            ExitCode::FAILURE
-        }
+    match crate::serve::tool_config() {
+        Ok(cfg) => crate::serve::command("demo seed", run(cfg)),
+        Err(code) => code,
     }
 }
 

@@ -193,9 +193,16 @@ pub fn verify_reader(
         return Ok(report);
     }
     // CSV, UTF-8 or Shift_JIS, a record at a time (quoted fields may span lines).
+    let quotes = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let counted = CountQuotes {
+        inner: reader,
+        quotes: quotes.clone(),
+    };
     let mut header: Option<Vec<String>> = None;
-    for row in record::csv_rows(reader) {
+    let mut last_line = 0;
+    for row in record::csv_rows(counted) {
         let (line, row) = row?;
+        last_line = line;
         if row.iter().all(String::is_empty) {
             continue;
         }
@@ -219,10 +226,30 @@ pub fn verify_reader(
         record_line(&mut report, line, rec, key);
         progress(report.ok + report.failed.len() as u64);
     }
+    // Every quoted field opens and closes (a quote inside one is doubled): an odd count means the
+    // file ends inside a field, a download cut short.
+    if quotes.get() % 2 == 1 {
+        return Err(format!("line {last_line}: a quoted field never ends"));
+    }
     if header.is_none() {
         return Err("empty file".into());
     }
     Ok(report)
+}
+
+/// Counts the `"` bytes read (a Shift_JIS character never contains one).
+struct CountQuotes<R> {
+    inner: R,
+    quotes: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for CountQuotes<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let found = buf[..n].iter().filter(|b| **b == b'"').count() as u64;
+        self.quotes.set(self.quotes.get() + found);
+        Ok(n)
+    }
 }
 
 /// `hwx feed verify FILE [--key KEY]`.

@@ -24,23 +24,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 pub fn run(plan: LoadPlan) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("hwx demo load: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(load(plan)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hwx demo load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::serve::command("demo load", load(plan))
 }
 
 async fn load(plan: LoadPlan) -> Result<(), String> {

@@ -89,30 +89,9 @@ impl Progress {
 }
 
 pub fn run(plan: Plan) -> ExitCode {
-    let cfg = match crate::registry::config() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("hwx: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    hwx_platform::telemetry::init(cfg.log_format, "warn");
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("hwx: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(go(cfg, plan)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hwx demo postings: {e}");
-            ExitCode::FAILURE
-        }
+    match crate::serve::tool_config() {
+        Ok(cfg) => crate::serve::command("demo postings", go(cfg, plan)),
+        Err(code) => code,
     }
 }
 

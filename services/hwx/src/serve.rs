@@ -57,34 +57,48 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))
 }
 
+/// Run a command's work on a runtime; its error goes to stderr as `hwx <command>: …`.
+pub(crate) fn command(name: &str, work: impl Future<Output = Result<(), String>>) -> ExitCode {
+    match runtime().and_then(|rt| rt.block_on(work)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hwx {name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The configuration for a tool command (`hwx demo …`), logging warnings only.
+pub(crate) fn tool_config() -> Result<Config, ExitCode> {
+    let cfg = registry::config().map_err(|e| fail(&e))?;
+    hwx_platform::telemetry::init(cfg.log_format, "warn");
+    Ok(cfg)
+}
+
 pub fn migrate(target: &str) -> ExitCode {
     let cfg = match registry::config() {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
     hwx_platform::telemetry::init(cfg.log_format, &cfg.log_filter);
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return fail(&e),
-    };
-    rt.block_on(async {
+    command("migrate", async move {
         let url = cfg.database_url.expose();
-        if let Err(e) = hwx_platform::db::ensure_database(url).await {
-            return fail(&e.to_string());
-        }
+        hwx_platform::db::ensure_database(url)
+            .await
+            .map_err(|e| e.to_string())?;
         for spec in registry::select(target) {
             let Some(schema) = spec.schema() else {
                 continue;
             };
-            match Database::migrate(url, &schema, spec.migrations).await {
-                Ok(n) => println!(
-                    "{schema}: {n} migration(s) applied, {} known",
-                    spec.migrations.len()
-                ),
-                Err(e) => return fail(&e.to_string()),
-            }
+            let n = Database::migrate(url, &schema, spec.migrations)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{schema}: {n} migration(s) applied, {} known",
+                spec.migrations.len()
+            );
         }
-        ExitCode::SUCCESS
+        Ok(())
     })
 }
 

@@ -26,12 +26,7 @@ fn org_id(s: &str) -> Result<Uuid, HandlerError> {
 }
 
 fn date(d: &Option<common::Date>) -> Option<chrono::NaiveDate> {
-    let d = d.as_ref()?;
-    chrono::NaiveDate::from_ymd_opt(
-        d.year,
-        u32::try_from(d.month).ok()?,
-        u32::try_from(d.day).ok()?,
-    )
+    d.as_ref().and_then(hwx_platform::grpc::day)
 }
 
 fn poison(e: impl std::fmt::Display) -> HandlerError {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use hwx_platform::db::Migration;
 use hwx_platform::events::ConsumerSpec;
-use hwx_platform::kit::{Context, Parts, Protocol, ServiceSpec, Sweep};
+use hwx_platform::kit::{Context, Parts, ServiceSpec, Sweep};
 pub use hwx_posting::{codes, record};
 use hwx_proto::jobfeed::v1::job_feed_service_server::JobFeedServiceServer;
 use tokio::sync::{broadcast, watch};
@@ -27,28 +27,12 @@ use tokio::sync::{broadcast, watch};
 pub use api::JobFeed;
 
 /// The job feed, as the kit runs it.
-pub const SERVICE: ServiceSpec = ServiceSpec {
-    name: "job-feed",
-    port: 50052,
-    protocol: Protocol::Grpc,
-    migrations: MIGRATIONS,
-    build: |cx| Box::pin(build(cx)),
-};
+pub const SERVICE: ServiceSpec =
+    ServiceSpec::grpc("job-feed", 50052, MIGRATIONS, |cx| Box::pin(build(cx)));
 
 /// Migrations, in order: the platform's outbox/inbox, then this service's tables.
-pub const MIGRATIONS: &[Migration] = &[
-    hwx_platform::events::MIGRATION,
-    Migration {
-        version: 100,
-        name: "job_feed",
-        sql: include_str!("../migrations/0100_job_feed.sql"),
-    },
-    Migration {
-        version: 101,
-        name: "valid_until",
-        sql: include_str!("../migrations/0101_valid_until.sql"),
-    },
-];
+pub const MIGRATIONS: &[Migration] =
+    hwx_platform::migrations![100 => "0100_job_feed", 101 => "0101_valid_until"];
 
 /// How often postings past their `valid_until` are withdrawn. Ingest already refuses to serve an
 /// expired posting; the hour bounds how long one stays live after its last day.

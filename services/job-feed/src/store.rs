@@ -153,14 +153,13 @@ pub mod sql {
             "INSERT INTO postings (", bulk_columns!(), ") SELECT ", bulk_columns!(),
             " FROM bulk_postings ON CONFLICT (posting_number) DO NOTHING"
         );
+        /// Rows of the snapshot's cursor per FETCH (inside [`SNAPSHOT`]'s transaction).
+        FETCH = "FETCH 2000 FROM snapshot";
+        /// A bulk load of new postings, straight in.
+        COPY_POSTINGS = concat!("COPY postings (", bulk_columns!(), ") FROM STDIN");
+        /// A bulk load into the session's scratch table ([`BULK_TABLE`]).
+        COPY_BULK = concat!("COPY bulk_postings (", bulk_columns!(), ") FROM STDIN");
     }
-
-    /// Rows of the snapshot's cursor per FETCH (runs only inside [`SNAPSHOT`]'s transaction).
-    pub const FETCH: &str = "FETCH 2000 FROM snapshot";
-    /// A bulk load of new postings, straight in.
-    pub const COPY_POSTINGS: &str = concat!("COPY postings (", bulk_columns!(), ") FROM STDIN");
-    /// A bulk load into the session's scratch table ([`BULK_TABLE`]).
-    pub const COPY_BULK: &str = concat!("COPY bulk_postings (", bulk_columns!(), ") FROM STDIN");
 }
 
 /// Take the feed lock for the rest of the transaction.

@@ -442,8 +442,9 @@ impl Registration {
             ));
         }
         let today = self.today();
-        let mut tx = self.store.begin().await?;
-        let org = Store::organisation(&mut tx, org_id)
+        let (org, revoked_on) = self
+            .store
+            .eligibility_facts(org_id)
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("no organisation {org_id}")))?;
         let verdict = eligibility::eligibility(&EligibilityQuery {
@@ -456,7 +457,7 @@ impl Registration {
             improvement_order: false,
             // A revoked organisation cannot shed the E8 bar by registering again under the same
             // licence or notification number.
-            revoked_on: Store::last_revoked(&mut tx, &org.licence_number).await?,
+            revoked_on,
             on: today,
         })?;
         if let Some(first) = verdict.rules.first() {
@@ -472,24 +473,22 @@ impl Registration {
         }
         let deadline = deadline::submission_deadline(today)?;
         // E6: a renewal whose content changed carries a change application with it.
-        let mut first = None;
-        for k in application::applications_for(kind, req.content_changed) {
-            let row = Store::insert_application(
-                &mut tx,
-                &NewApplication {
-                    organisation_id: org_id,
-                    service,
-                    kind: k,
-                    registered_on: today,
-                    submission_deadline: deadline,
-                    regular_placements_3m: req.regular_placements_3m,
-                },
-            )
-            .await?;
-            first.get_or_insert(row);
-        }
-        tx.commit().await?;
-        let row = first.ok_or_else(|| ServiceError::internal("no application created"))?;
+        let apps: Vec<NewApplication> = application::applications_for(kind, req.content_changed)
+            .into_iter()
+            .map(|k| NewApplication {
+                organisation_id: org_id,
+                service,
+                kind: k,
+                registered_on: today,
+                submission_deadline: deadline,
+                regular_placements_3m: req.regular_placements_3m,
+            })
+            .collect();
+        let row = self
+            .store
+            .insert_applications(&apps)
+            .await?
+            .ok_or_else(|| ServiceError::internal("no application created"))?;
         Ok(Response::new(convert::application(&row)))
     }
 

@@ -1,9 +1,9 @@
 //! Between the wire (hwx-proto) and the store's rows. Enums go through their one table in
 //! `hwx_platform::codes`; this module has the messages, dates and pages.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use hwx_platform::codes::Code;
-use hwx_platform::grpc::ServiceError;
+use hwx_platform::grpc::{self, ServiceError};
 use hwx_proto::common::v1 as common;
 use hwx_proto::registration::v1 as pb;
 
@@ -12,11 +12,7 @@ use crate::store::{
 };
 
 pub fn date(d: NaiveDate) -> Option<common::Date> {
-    Some(common::Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    })
+    Some(grpc::date(d))
 }
 
 pub fn opt_date(d: Option<NaiveDate>) -> Option<common::Date> {
@@ -27,22 +23,17 @@ pub fn from_date(d: Option<&common::Date>, field: &str) -> Result<Option<NaiveDa
     match d {
         None => Ok(None),
         Some(d) if d.year == 0 && d.month == 0 && d.day == 0 => Ok(None),
-        Some(d) => u32::try_from(d.month)
-            .ok()
-            .zip(u32::try_from(d.day).ok())
-            .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day))
-            .map(Some)
-            .ok_or_else(|| {
-                ServiceError::invalid(format!(
-                    "{field}: {}-{}-{} is not a date",
-                    d.year, d.month, d.day
-                ))
-            }),
+        Some(d) => grpc::day(d).map(Some).ok_or_else(|| {
+            ServiceError::invalid(format!(
+                "{field}: {}-{}-{} is not a date",
+                d.year, d.month, d.day
+            ))
+        }),
     }
 }
 
 pub fn timestamp(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
-    Some(hwx_platform::grpc::timestamp(t))
+    Some(grpc::timestamp(t))
 }
 
 pub fn account(a: &AccountRow, now: DateTime<Utc>) -> pb::Account {

@@ -16,29 +16,17 @@ pub mod store;
 use std::time::Duration;
 
 use hwx_platform::db::Migration;
-use hwx_platform::kit::{Context, Parts, Protocol, ServiceSpec, Sweep};
+use hwx_platform::kit::{Context, Parts, ServiceSpec, Sweep};
 use hwx_proto::registration::v1::registration_service_server::RegistrationServiceServer;
 
 pub use api::Registration;
 
 /// Registration, as the kit runs it.
-pub const SERVICE: ServiceSpec = ServiceSpec {
-    name: "registration",
-    port: 50051,
-    protocol: Protocol::Grpc,
-    migrations: MIGRATIONS,
-    build: |cx| Box::pin(build(cx)),
-};
+pub const SERVICE: ServiceSpec =
+    ServiceSpec::grpc("registration", 50051, MIGRATIONS, |cx| Box::pin(build(cx)));
 
 /// Migrations, in order: the platform's outbox/inbox, then this service's tables.
-pub const MIGRATIONS: &[Migration] = &[
-    hwx_platform::events::MIGRATION,
-    Migration {
-        version: 100,
-        name: "registration",
-        sql: include_str!("../migrations/0100_registration.sql"),
-    },
-];
+pub const MIGRATIONS: &[Migration] = hwx_platform::migrations![100 => "0100_registration"];
 
 /// How often the sweeps run. Both are idempotent, so the hour only bounds how late after its day
 /// a registration disappears (AP3) or an enrolment ends (D8).

@@ -1,5 +1,6 @@
 //! Registration's tables: every SQL statement of the service, and the rows they read. A command's
-//! writes and its event share the caller's transaction; reads use the pool.
+//! writes commit together: one statement on its own, or several (with the event) in the caller's
+//! transaction. Reads use the pool.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hwx_platform::auth::{Caller, Role};
@@ -44,8 +45,11 @@ pub mod sql {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
         /// Two registrations racing for one account: the second links nothing.
         LINK_ACCOUNT = "UPDATE accounts SET organisation_id = $2 WHERE id = $1 AND organisation_id IS NULL";
-        /// E8 follows the licence or notification number, not the organisation row.
-        LAST_REVOKED = "SELECT max(revoked_on) FROM organisations WHERE licence_number = $1";
+        /// What eligibility needs of an organisation, in one round trip: the row, and the last
+        /// revocation under its licence or notification number (E8 follows the number, not the
+        /// row).
+        ELIGIBILITY_FACTS = "SELECT o.*, (SELECT max(r.revoked_on) FROM organisations r WHERE r.licence_number = o.licence_number) AS last_revoked
+             FROM organisations o WHERE o.id = $1";
         BUREAU_EMAIL_SENT = "UPDATE organisations SET bureau_email_sent_on = coalesce(bureau_email_sent_on, $2) WHERE id = $1";
         /// D2: due by the 3rd business day; overdue once that day has passed without the email.
         OVERDUE_BUREAU_EMAILS = "SELECT * FROM organisations WHERE bureau_email_sent_on IS NULL AND bureau_email_due < $1
@@ -522,15 +526,17 @@ impl Store {
         Ok(linked == 1)
     }
 
-    /// E8: the last revocation under this licence or notification number.
-    pub async fn last_revoked(
-        conn: &mut PgConnection,
-        licence_number: &str,
-    ) -> Result<Option<NaiveDate>, sqlx::Error> {
-        sqlx::query_scalar(sql::LAST_REVOKED)
-            .bind(licence_number)
-            .fetch_one(conn)
-            .await
+    /// An organisation with the last revocation under its licence number (E8).
+    pub async fn eligibility_facts(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(OrganisationRow, Option<NaiveDate>)>, sqlx::Error> {
+        let row = sqlx::query(sql::ELIGIBILITY_FACTS)
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(|r| Ok((organisation_row(&r)?, r.try_get("last_revoked")?)))
+            .transpose()
     }
 
     pub async fn record_bureau_email_sent(
@@ -600,8 +606,33 @@ impl Store {
 
     // Applications (AP1–AP4, D1, E6).
 
-    pub async fn insert_application(
-        tx: &mut PgConnection,
+    /// Register applications: one statement for one (atomic on its own), a transaction for the
+    /// pair of E6. Returns the first.
+    pub async fn insert_applications(
+        &self,
+        apps: &[NewApplication],
+    ) -> Result<Option<ApplicationRow>, sqlx::Error> {
+        match apps {
+            [] => Ok(None),
+            [one] => {
+                let mut conn = self.db.pool().acquire().await?;
+                Ok(Some(Self::insert_application(&mut conn, one).await?))
+            }
+            many => {
+                let mut tx = self.begin().await?;
+                let mut first = None;
+                for a in many {
+                    let row = Self::insert_application(&mut tx, a).await?;
+                    first.get_or_insert(row);
+                }
+                tx.commit().await?;
+                Ok(first)
+            }
+        }
+    }
+
+    async fn insert_application(
+        conn: &mut PgConnection,
         a: &NewApplication,
     ) -> Result<ApplicationRow, sqlx::Error> {
         let row = sqlx::query(sql::INSERT_APPLICATION)
@@ -612,7 +643,7 @@ impl Store {
             .bind(a.registered_on)
             .bind(a.submission_deadline)
             .bind(a.regular_placements_3m)
-            .fetch_one(tx)
+            .fetch_one(conn)
             .await?;
         application_row(&row)
     }

@@ -127,6 +127,22 @@ async fn a_migration_changed_after_it_was_applied_is_refused() {
 }
 
 #[tokio::test]
+async fn the_outbox_and_inbox_statements_fit_their_tables() {
+    let env = TestEnv::new().await;
+    let db = env.database("alpha", MIGRATIONS).await;
+    let statements = hwx_platform::events::sql::STATEMENTS;
+    let refused = hwx_platform::db::prepare_all(&db, &[], statements)
+        .await
+        .unwrap();
+    assert!(refused.is_empty(), "{refused:#?}");
+    assert_eq!(statements.len(), 7);
+    let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/events.rs");
+    let found = hwx_testkit::sql_outside_statements(&events);
+    assert!(found.is_empty(), "SQL outside events::sql: {found:?}");
+    env.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_statement_that_does_not_fit_the_schema_is_named() {
     let env = TestEnv::new().await;
     let db = env.database("alpha", MIGRATIONS).await;
@@ -134,8 +150,8 @@ async fn a_statement_that_does_not_fit_the_schema_is_named() {
         &db,
         &[],
         &[
-            ("INSERT_NOTE", "INSERT INTO notes (body) VALUES ($1)"),
             ("BAD_COLUMN", "SELECT title FROM notes"),
+            ("INSERT_NOTE", "INSERT INTO notes (body) VALUES ($1)"),
         ],
     )
     .await

@@ -586,3 +586,33 @@ fn j5_a_shift_jis_download_with_characters_it_cannot_hold_still_verifies() {
     let report = hwx::feed::verify_reader(&tampered[..], Some(&key), |_| {}).unwrap();
     assert_eq!(report.failed.len(), 1);
 }
+
+#[test]
+fn j5_a_csv_download_cut_inside_a_quoted_field_is_no_whole_file() {
+    use hwx_job_feed::record::{self, Intake, Served};
+    let signer = hwx_job_feed::signing::Signer::from_seed([5; 32]);
+    let mut p = hwx_job_feed::generate::posting(0, 9, 0);
+    p.work_content = "月給 250,000円、賞与あり".into();
+    let Intake::Live(r) = record::intake(&p).unwrap() else {
+        panic!()
+    };
+    let content = r.canonical();
+    let hash = record::hash_hex(content.as_bytes());
+    let served = Served {
+        version: 1,
+        signature: signer.sign(&r.posting_number, 1, &hash),
+        content,
+        content_hash: hash,
+        key_id: signer.key_id().into(),
+        updated_at: Utc::now(),
+        addition: None,
+    };
+    let mut csv = record::CsvWriter::new();
+    csv.row(&served).unwrap();
+    let csv = csv.take();
+    let cut = csv.find("250,000").unwrap();
+    let err = hwx::feed::verify_reader(&csv.as_bytes()[..cut], None, |_| {}).unwrap_err();
+    assert!(err.contains("a quoted field never ends"), "{err}");
+    let whole = hwx::feed::verify_reader(csv.as_bytes(), None, |_| {}).unwrap();
+    assert_eq!((whole.ok, whole.failed.len()), (1, 0));
+}

@@ -8,8 +8,11 @@ async fn every_statement_fits_the_migrated_schema() {
     let env = TestEnv::new().await;
     let db = env.database("job_feed", hwx_job_feed::MIGRATIONS).await;
     let statements = hwx_job_feed::store::sql::STATEMENTS;
-    // The bulk load's scratch table lives in its session.
-    let setup = [hwx_job_feed::store::sql::BULK_TABLE];
+    // The bulk load's scratch table lives in its session, and a FETCH needs its cursor.
+    let setup = [
+        hwx_job_feed::store::sql::BULK_TABLE,
+        "DECLARE snapshot NO SCROLL CURSOR FOR SELECT 1",
+    ];
     let refused = hwx_platform::db::prepare_all(&db, &setup, statements)
         .await
         .unwrap();
