@@ -50,9 +50,21 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 
 type ApiResult<T> = Result<T, Problem>;
 
-/// Shared state of the handlers.
+/// Shared state of the handlers. Every request clones it (each extractor and middleware takes
+/// its own), so a clone is one reference count.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<GatewayState>);
+
+impl std::ops::Deref for AppState {
+    type Target = GatewayState;
+    fn deref(&self) -> &GatewayState {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct GatewayState {
     pub(crate) registration: RegistrationServiceClient<grpc::Client>,
     pub(crate) job_feed: JobFeedServiceClient<grpc::Client>,
     pub(crate) clock: SharedClock,
@@ -76,7 +88,7 @@ async fn build(cx: Context) -> Result<Parts, String> {
         cx.config.rate_limit_burst,
     )
     .await?;
-    let state = AppState {
+    let state = AppState(std::sync::Arc::new(GatewayState {
         registration: RegistrationServiceClient::new(
             cx.client("registration", Some(Duration::from_secs(30)))?,
         ),
@@ -88,7 +100,7 @@ async fn build(cx: Context) -> Result<Parts, String> {
         auth: cx.authenticator()?,
         limits: limits.clone(),
         shutdown: cx.shutdown.clone(),
-    };
+    }));
     let app = router(state);
     let watcher = limits.clone();
     Ok(

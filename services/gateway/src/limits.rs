@@ -56,21 +56,32 @@ struct Admitted {
     counts: Vec<(String, u32)>,
 }
 
-/// X1 and X2 state of this replica.
+/// X1 and X2 state of this replica; a clone shares it (every request clones the gateway's state).
 #[derive(Clone)]
-pub struct Limits {
+pub struct Limits(Arc<Shared>);
+
+/// What the clones of [`Limits`] share.
+#[allow(missing_debug_implementations)] // `Limits` prints what is worth printing
+pub struct Shared {
     clock: SharedClock,
-    maintenance: Arc<RwLock<MaintenancePolicy>>,
-    limit: Arc<RwLock<RateLimit>>,
+    maintenance: RwLock<MaintenancePolicy>,
+    limit: RwLock<RateLimit>,
     /// The limit of this replica's configuration, in force while ops set none.
     configured: Limit,
     /// Theoretical arrival time per caller (GCRA state).
-    tats: Arc<Mutex<HashMap<String, DateTime<FixedOffset>>>>,
+    tats: Mutex<HashMap<String, DateTime<FixedOffset>>>,
     /// Admitted here since the last exchange, per caller.
-    admitted: Arc<Mutex<HashMap<String, u32>>>,
+    admitted: Mutex<HashMap<String, u32>>,
     replica: String,
     kv: kv::Store,
     events: Events,
+}
+
+impl std::ops::Deref for Limits {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Limits {
@@ -111,20 +122,20 @@ impl Limits {
             .kv("gateway")
             .await
             .map_err(|e| format!("the shared X1/X2 switches: {e}"))?;
-        Ok(Limits {
+        Ok(Limits(Arc::new(Shared {
             clock,
-            maintenance: Arc::new(RwLock::new(maintenance)),
-            limit: Arc::new(RwLock::new(per_second(requests_per_second, burst))),
+            maintenance: RwLock::new(maintenance),
+            limit: RwLock::new(per_second(requests_per_second, burst)),
             configured: Limit {
                 requests_per_second,
                 burst,
             },
-            tats: Arc::default(),
-            admitted: Arc::default(),
+            tats: Mutex::default(),
+            admitted: Mutex::default(),
             replica: uuid::Uuid::new_v4().to_string(),
             kv,
             events,
-        })
+        })))
     }
 
     /// X1: when the service reopens, if `now` is in a maintenance window.
