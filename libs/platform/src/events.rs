@@ -176,15 +176,16 @@ impl Events {
 
     /// Delete the stream and this deployment's key-value buckets (tests clean up with this).
     pub async fn delete_stream(&self) -> Result<(), EventsError> {
+        // This deployment's buckets are `KV_<stream>_<name>`, the name without `_`: another
+        // deployment's (`KV_HWX_<its prefix>_<name>`) has one more `_` after this stream's name.
         let buckets = format!("KV_{}_", self.stream_name());
         let mut names = self.js.stream_names();
         let mut kv = Vec::new();
         while let Some(Ok(name)) = names.next().await {
-            if let Some(bucket) = name
-                .strip_prefix("KV_")
-                .filter(|_| name.starts_with(&buckets))
+            if let Some(own) = name.strip_prefix(&buckets)
+                && !own.contains('_')
             {
-                kv.push(bucket.to_owned());
+                kv.push(name["KV_".len()..].to_owned());
             }
         }
         for bucket in kv {
@@ -215,6 +216,11 @@ impl Events {
     /// This deployment's key-value bucket `name` (`HWX_gateway`, `HWX_<prefix>_gateway`), made on
     /// first use, keeping the latest value of each key.
     pub async fn kv(&self, name: &str) -> Result<jetstream::kv::Store, EventsError> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(EventsError::JetStream(format!(
+                "bucket name {name:?}: letters, digits and - only"
+            )));
+        }
         // The bucket's stream is made here, as the key-value convention lays it out, rather than
         // by `create_key_value`: that first asks for the account's limits, which nats-server 2.9
         // answers in a form this client no longer reads.

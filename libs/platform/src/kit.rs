@@ -359,7 +359,7 @@ impl Host {
 
     /// Stop everything started here: servers drain, relays flush.
     pub fn stop(&self) {
-        let _ = self.stop.send(true);
+        self.stop.send_replace(true);
     }
 
     /// Stop on SIGINT or SIGTERM.
@@ -368,7 +368,7 @@ impl Host {
         tokio::spawn(async move {
             crate::shutdown::wait_for_signal().await;
             tracing::info!("shutting down: draining requests and flushing the outbox");
-            let _ = stop.send(true);
+            stop.send_replace(true);
         });
     }
 
@@ -475,13 +475,7 @@ impl Host {
             }
             for sweep in parts.sweeps {
                 let name = sweep.name;
-                let run = sweep_loop(
-                    spec.name,
-                    sweep,
-                    db.clone(),
-                    self.clock.clone(),
-                    self.shutdown(),
-                );
+                let run = sweep_loop(sweep, db.clone(), self.clock.clone(), self.shutdown());
                 let t = self.supervise(spec.name, name, async move {
                     run.await;
                     Ok(())
@@ -528,40 +522,42 @@ impl Host {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .get_or_insert(format!("{label} {why}"));
-            let _ = stop.send(true);
+            stop.send_replace(true);
         })
     }
 }
 
 /// One sweep, on one replica at a time (a Lease in Kubernetes, a Postgres advisory lock
-/// elsewhere), timed into `hwx.sweep.duration`.
+/// elsewhere), timed into `hwx.sweep.duration`. The leader is per schema (`registration-ap3`), so
+/// deployments sharing a database each sweep their own. A stop ends a round in progress: a sweep is
+/// idempotent, and its transaction rolls back.
 async fn sweep_loop(
-    service: &'static str,
     sweep: Sweep,
     db: Database,
     clock: SharedClock,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut leader = Election::new(&format!("{service}-{}", sweep.name), &db, clock).await;
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        if leader.acquire().await {
-            let started = std::time::Instant::now();
-            match (sweep.run)().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sweep = sweep.name, count = n, "{}", sweep.what),
-                Err(e) => {
-                    tracing::warn!(sweep = sweep.name, error = %e, "sweep failed; it runs again next round")
+    let name = format!("{}-{}", db.schema().replace('_', "-"), sweep.name);
+    let round = async {
+        let mut leader = Election::new(&name, &db, clock).await;
+        loop {
+            if leader.acquire().await {
+                let started = std::time::Instant::now();
+                match (sweep.run)().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(sweep = sweep.name, count = n, "{}", sweep.what),
+                    Err(e) => {
+                        tracing::warn!(sweep = sweep.name, error = %e, "sweep failed; it runs again next round")
+                    }
                 }
+                crate::metrics::sweep(sweep.name, started.elapsed().as_secs_f64());
             }
-            crate::metrics::sweep(sweep.name, started.elapsed().as_secs_f64());
+            tokio::time::sleep(sweep.every).await;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(sweep.every) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
+    };
+    tokio::select! {
+        _ = round => {}
+        _ = shutdown.wait_for(|s| *s) => {}
     }
 }
 
@@ -603,7 +599,7 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
-        let _ = self.relay_stop.send(true);
+        self.relay_stop.send_replace(true);
         for t in self.relays {
             let _ = t.await;
         }

@@ -64,8 +64,11 @@ pub struct Limits(Arc<Shared>);
 #[allow(missing_debug_implementations)] // `Limits` prints what is worth printing
 pub struct Shared {
     clock: SharedClock,
-    maintenance: RwLock<MaintenancePolicy>,
-    limit: RwLock<RateLimit>,
+    /// The policy, and the bucket revision it comes from (0: the configuration's). A value only
+    /// replaces one of an older revision: this replica's own write and the watch may arrive in
+    /// either order.
+    maintenance: RwLock<(MaintenancePolicy, u64)>,
+    limit: RwLock<(RateLimit, u64)>,
     /// The limit of this replica's configuration, in force while ops set none.
     configured: Limit,
     /// Theoretical arrival time per caller (GCRA state).
@@ -122,10 +125,10 @@ impl Limits {
             .kv("gateway")
             .await
             .map_err(|e| format!("the shared X1/X2 switches: {e}"))?;
-        Ok(Limits(Arc::new(Shared {
+        let limits = Limits(Arc::new(Shared {
             clock,
-            maintenance: RwLock::new(maintenance),
-            limit: RwLock::new(per_second(requests_per_second, burst)),
+            maintenance: RwLock::new((maintenance, 0)),
+            limit: RwLock::new((per_second(requests_per_second, burst), 0)),
             configured: Limit {
                 requests_per_second,
                 burst,
@@ -135,7 +138,20 @@ impl Limits {
             replica: uuid::Uuid::new_v4().to_string(),
             kv,
             events,
-        })))
+        }));
+        // The switches in force now, before the first request: a replica that starts during an
+        // emergency window starts closed.
+        for key in [EMERGENCY, RATE_LIMIT] {
+            let entry = limits
+                .kv
+                .entry(key)
+                .await
+                .map_err(|e| format!("the shared X1/X2 switches: {e}"))?;
+            if let Some(entry) = entry {
+                limits.apply(&entry);
+            }
+        }
+        Ok(limits)
     }
 
     /// X1: when the service reopens, if `now` is in a maintenance window.
@@ -143,16 +159,14 @@ impl Limits {
         self.maintenance
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
             .status(now)
             .reopens
     }
 
     /// X2: admit one request of `key` now, or say when to retry.
     pub fn admit(&self, key: String, now: DateTime<FixedOffset>) -> RateDecision {
-        let limit = *self
-            .limit
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let limit = self.rate();
         let decision = {
             let mut tats = lock(&self.tats);
             let d = limit.check(tats.get(&key).copied(), now);
@@ -174,10 +188,7 @@ impl Limits {
 
     /// Charge `n` requests admitted by another replica to `key`'s cell.
     fn charge(&self, key: String, n: u32, now: DateTime<FixedOffset>) {
-        let limit = *self
-            .limit
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let limit = self.rate();
         let mut tats = lock(&self.tats);
         let tat = limit.charge(tats.get(&key).copied(), now, n);
         tats.insert(key, tat);
@@ -194,42 +205,46 @@ impl Limits {
             None => Window::default(),
         };
         // Shared first: a switch that could not be shared changes no replica, this one included.
-        self.put(EMERGENCY, &window).await?;
-        self.apply_emergency(&window);
+        let revision = self.put(EMERGENCY, &window).await?;
+        self.apply_emergency(&window, revision);
         Ok(())
+    }
+
+    fn rate(&self) -> RateLimit {
+        self.limit
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
     }
 
     /// X2: a new limit for every organisation, on every replica, until [`Self::reset_rate`].
     pub async fn set_rate(&self, requests_per_second: u32, burst: u32) -> Result<(), String> {
-        let limit = Limit {
+        let limit = Some(Limit {
             requests_per_second,
             burst,
-        };
-        self.put(RATE_LIMIT, &limit).await?;
-        self.apply_rate(limit);
+        });
+        let revision = self.put(RATE_LIMIT, &limit).await?;
+        self.apply_rate(limit, revision);
         Ok(())
     }
 
-    /// X2: every replica back to the limit of its own configuration.
+    /// X2: every replica back to the limit of its own configuration (stored as `null`).
     pub async fn reset_rate(&self) -> Result<(), String> {
-        self.kv
-            .delete(RATE_LIMIT)
-            .await
-            .map_err(|e| format!("the other gateway replicas cannot be told: {e}"))?;
-        self.apply_rate(self.configured);
+        let revision = self.put(RATE_LIMIT, &None::<Limit>).await?;
+        self.apply_rate(None, revision);
         Ok(())
     }
 
-    async fn put(&self, key: &str, value: &impl Serialize) -> Result<(), String> {
+    /// Store `value` under `key`; returns its revision.
+    async fn put(&self, key: &str, value: &impl Serialize) -> Result<u64, String> {
         let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
         self.kv
             .put(key, bytes.into())
             .await
-            .map(|_| ())
             .map_err(|e| format!("the other gateway replicas cannot be told: {e}"))
     }
 
-    fn apply_emergency(&self, w: &Window) {
+    fn apply_emergency(&self, w: &Window, revision: u64) {
         let parse = |s: &Option<String>| {
             s.as_deref()
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
@@ -238,20 +253,30 @@ impl Limits {
             .maintenance
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        policy.emergency.clear();
+        if revision <= policy.1 {
+            return;
+        }
+        policy.1 = revision;
+        policy.0.emergency.clear();
         if let (Some(from), Some(until)) = (parse(&w.from), parse(&w.until)) {
-            policy.emergency.push((from, until));
+            policy.0.emergency.push((from, until));
         }
     }
 
-    fn apply_rate(&self, l: Limit) {
+    /// `None`: the limit of this replica's configuration.
+    fn apply_rate(&self, l: Option<Limit>, revision: u64) {
+        let l = l.unwrap_or(self.configured);
         let new = per_second(l.requests_per_second, l.burst);
         let mut limit = self
             .limit
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if *limit != new {
-            *limit = new;
+        if revision <= limit.1 {
+            return;
+        }
+        limit.1 = revision;
+        if limit.0 != new {
+            limit.0 = new;
             // The stored arrival times were computed for the old limit: start everyone afresh.
             lock(&self.tats).clear();
         }
@@ -259,15 +284,16 @@ impl Limits {
 
     fn apply(&self, entry: &kv::Entry) {
         let deleted = !matches!(entry.operation, kv::Operation::Put);
+        let revision = entry.revision;
         match entry.key.as_str() {
-            EMERGENCY if deleted => self.apply_emergency(&Window::default()),
+            EMERGENCY if deleted => self.apply_emergency(&Window::default(), revision),
             EMERGENCY => match serde_json::from_slice::<Window>(&entry.value) {
-                Ok(w) => self.apply_emergency(&w),
+                Ok(w) => self.apply_emergency(&w, revision),
                 Err(e) => tracing::warn!(error = %e, "X1: unreadable emergency window ignored"),
             },
-            RATE_LIMIT if deleted => self.apply_rate(self.configured),
-            RATE_LIMIT => match serde_json::from_slice::<Limit>(&entry.value) {
-                Ok(l) => self.apply_rate(l),
+            RATE_LIMIT if deleted => self.apply_rate(None, revision),
+            RATE_LIMIT => match serde_json::from_slice::<Option<Limit>>(&entry.value) {
+                Ok(l) => self.apply_rate(l, revision),
                 Err(e) => tracing::warn!(error = %e, "X2: unreadable rate limit ignored"),
             },
             _ => {}
@@ -330,10 +356,17 @@ impl Limits {
                             continue;
                         }
                         let msg = Admitted { replica: self.replica.clone(), counts };
-                        if let Ok(bytes) = serde_json::to_vec(&msg)
-                            && let Err(e) = client.publish(subject.clone(), bytes.into()).await
-                        {
-                            tracing::warn!(error = %e, "X2: cannot tell the other replicas");
+                        let Ok(bytes) = serde_json::to_vec(&msg) else { continue };
+                        // Bounded: a client reconnecting to NATS takes no messages, and this
+                        // task must still see the stop signal.
+                        let sent = tokio::time::timeout(
+                            EXCHANGE_EVERY * 10,
+                            client.publish(subject.clone(), bytes.into()),
+                        );
+                        match sent.await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => tracing::warn!(error = %e, "X2: cannot tell the other replicas"),
+                            Err(_) => tracing::warn!("X2: NATS takes no messages; limiting alone"),
                         }
                     }
                     m = incoming.next() => {

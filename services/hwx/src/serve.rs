@@ -143,6 +143,10 @@ async fn run(role: &str, cfg: Config) -> Result<(), String> {
     let mut running = Vec::new();
     let mut failed = None;
     for spec in specs {
+        // Stopped while starting (a signal during the migrations): start nothing more.
+        if *host.shutdown().borrow() {
+            break;
+        }
         match host.start(spec).await {
             Ok(r) => {
                 println!("{}", r.banner());

@@ -50,8 +50,14 @@ impl Handler for EnrolmentEvents {
             let e = e?;
             if Service::from_proto(e.service).map_err(poison)? == Service::Job {
                 let at = Delivered::occurred_at(&e).unwrap_or_else(Utc::now);
+                // An enrolment that ended ends access whatever the status says: one this service
+                // does not know (a newer producer) is recorded as expired, and said so.
+                let status = EnrolmentStatus::from_proto(e.status).unwrap_or_else(|unknown| {
+                    tracing::error!(error = %unknown, organisation = %e.organisation_id, "enrolment.ended with a status this service does not know: access ended as expired");
+                    EnrolmentStatus::Expired
+                });
                 let enrolment = Enrolment {
-                    status: EnrolmentStatus::from_proto(e.status).map_err(poison)?,
+                    status,
                     valid_from: None,
                     valid_until: None,
                 };
