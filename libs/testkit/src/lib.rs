@@ -239,3 +239,31 @@ pub fn sql_outside_statements(src: &std::path::Path) -> Vec<String> {
     found.sort();
     found
 }
+
+/// Fail (naming each place) when a crate writes SQL straight into `sqlx` under its `src`: every
+/// statement belongs in its store's `statements!` list. `crate_dir` is `env!("CARGO_MANIFEST_DIR")`.
+pub fn assert_sql_in_statements(crate_dir: &str) {
+    let found = sql_outside_statements(&std::path::Path::new(crate_dir).join("src"));
+    assert!(
+        found.is_empty(),
+        "SQL written straight into sqlx, not in a statements! list: {found:?}"
+    );
+}
+
+/// `statements` prepared against a fresh schema of `service` with its `migrations` (`setup` first,
+/// in the same rolled-back transaction): the ones Postgres refuses, with why.
+pub async fn refused_statements(
+    service: &str,
+    migrations: &[Migration],
+    setup: &[&'static str],
+    statements: &[(&'static str, &'static str)],
+) -> Vec<(String, String)> {
+    let env = TestEnv::new().await;
+    let db = env.database(service, migrations).await;
+    let refused = db::prepare_all(&db, setup, statements)
+        .await
+        .unwrap_or_else(|e| panic!("preparing {service}'s statements: {e}"));
+    drop(db);
+    env.cleanup().await;
+    refused
+}

@@ -549,12 +549,11 @@ async fn sn1_a_suspended_organisation_gets_403_naming_the_rule() {
     s.stop().await;
 }
 
-#[test]
-fn j5_a_shift_jis_download_with_characters_it_cannot_hold_still_verifies() {
+/// A CSV download of demo posting `i` with this work content, signed by `signer`.
+fn signed_csv(signer: &hwx_job_feed::signing::Signer, i: u64, work_content: &str) -> String {
     use hwx_job_feed::record::{self, Intake, Served};
-    let signer = hwx_job_feed::signing::Signer::from_seed([3; 32]);
-    let mut p = hwx_job_feed::generate::posting(0, 8, 0);
-    p.work_content = "固定残業代 ¥30,000（20時間分）− 超過分は支給‾ 🙂 髙橋".into();
+    let mut p = hwx_job_feed::generate::posting(0, i, 0);
+    p.work_content = work_content.into();
     let Intake::Live(r) = record::intake(&p).unwrap() else {
         panic!()
     };
@@ -571,7 +570,18 @@ fn j5_a_shift_jis_download_with_characters_it_cannot_hold_still_verifies() {
     };
     let mut csv = record::CsvWriter::new();
     csv.row(&served).unwrap();
-    let csv = csv.take();
+    csv.take()
+}
+
+#[test]
+fn j5_a_shift_jis_download_with_characters_it_cannot_hold_still_verifies() {
+    use hwx_job_feed::record;
+    let signer = hwx_job_feed::signing::Signer::from_seed([3; 32]);
+    let csv = signed_csv(
+        &signer,
+        8,
+        "固定残業代 ¥30,000（20時間分）− 超過分は支給‾ 🙂 髙橋",
+    );
     let sjis = record::to_shift_jis(&csv);
     let key = hwx_job_feed::signing::parse_public_key(&hex::encode(signer.public_key())).unwrap();
     let report = hwx::feed::verify_reader(&sjis[..], Some(&key), |_| {}).unwrap();
@@ -589,27 +599,8 @@ fn j5_a_shift_jis_download_with_characters_it_cannot_hold_still_verifies() {
 
 #[test]
 fn j5_a_csv_download_cut_inside_a_quoted_field_is_no_whole_file() {
-    use hwx_job_feed::record::{self, Intake, Served};
     let signer = hwx_job_feed::signing::Signer::from_seed([5; 32]);
-    let mut p = hwx_job_feed::generate::posting(0, 9, 0);
-    p.work_content = "月給 250,000円、賞与あり".into();
-    let Intake::Live(r) = record::intake(&p).unwrap() else {
-        panic!()
-    };
-    let content = r.canonical();
-    let hash = record::hash_hex(content.as_bytes());
-    let served = Served {
-        version: 1,
-        signature: signer.sign(&r.posting_number, 1, &hash),
-        content,
-        content_hash: hash,
-        key_id: signer.key_id().into(),
-        updated_at: Utc::now(),
-        addition: None,
-    };
-    let mut csv = record::CsvWriter::new();
-    csv.row(&served).unwrap();
-    let csv = csv.take();
+    let csv = signed_csv(&signer, 9, "月給 250,000円、賞与あり");
     let cut = csv.find("250,000").unwrap();
     let err = hwx::feed::verify_reader(&csv.as_bytes()[..cut], None, |_| {}).unwrap_err();
     assert!(err.contains("a quoted field never ends"), "{err}");

@@ -5,28 +5,20 @@ use hwx_testkit::TestEnv;
 
 #[tokio::test]
 async fn every_statement_fits_the_migrated_schema() {
-    let env = TestEnv::new().await;
-    let db = env.database("job_feed", hwx_job_feed::MIGRATIONS).await;
     let statements = hwx_job_feed::store::sql::STATEMENTS;
     // The bulk load's scratch table lives in its session. (FETCH and COPY pass here whatever they
     // say: the next test runs them.)
     let setup = [hwx_job_feed::store::sql::BULK_TABLE];
-    let refused = hwx_platform::db::prepare_all(&db, &setup, statements)
-        .await
-        .unwrap();
+    let refused =
+        hwx_testkit::refused_statements("job_feed", hwx_job_feed::MIGRATIONS, &setup, statements)
+            .await;
     assert!(refused.is_empty(), "refused by Postgres: {refused:#?}");
     assert!(statements.len() >= 25, "{} statements", statements.len());
-    env.cleanup().await;
 }
 
 #[test]
 fn no_sql_outside_the_statements() {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let found = hwx_testkit::sql_outside_statements(&src);
-    assert!(
-        found.is_empty(),
-        "SQL written straight into sqlx, not in store::sql: {found:?}"
-    );
+    hwx_testkit::assert_sql_in_statements(env!("CARGO_MANIFEST_DIR"));
 }
 
 /// Preparing does not analyse a cursor's FETCH or a COPY: these run for real, on nothing, in a
