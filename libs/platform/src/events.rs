@@ -334,10 +334,6 @@ impl Batch {
         id
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
     /// Stage them all in `tx`, with the current trace context.
     pub async fn stage(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
         if self.ids.is_empty() {

@@ -77,11 +77,6 @@ impl Stack {
             .unwrap_or_else(|| panic!("{name} has no database in this stack"))
     }
 
-    /// The settings the services run with (the real ports filled in).
-    pub fn config(&self) -> &Config {
-        &self.host.config
-    }
-
     /// Stop every service (servers drain, relays flush), wait for all of them, and drop the
     /// test's schemas and stream.
     pub async fn stop(self) {
