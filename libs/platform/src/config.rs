@@ -86,6 +86,10 @@ pub struct Config {
     /// Ed25519 signing key for postings (J5): the 32-byte seed as 64 hex digits. When empty the job
     /// feed makes one at first start and keeps it in its schema.
     pub signing_key: Secret,
+    /// Where the Prometheus endpoint (`GET /metrics`) listens, e.g. `0.0.0.0:9464`: one per
+    /// process, whatever services it runs. Unset (empty in the file and in `hwx config`): none.
+    #[serde(with = "optional_addr")]
+    pub metrics_addr: Option<SocketAddr>,
     /// Where each service listens and where the others reach it, by service name
     /// (`[services.job-feed]` in the file, `HWX_JOB_FEED_ADDR` / `HWX_JOB_FEED_URL` in the
     /// environment). Every service the binary has is listed, with its default port.
@@ -103,6 +107,34 @@ pub struct Endpoint {
     /// machine).
     #[serde(default)]
     pub url: String,
+}
+
+/// `metrics_addr` as a string, empty for none: TOML has no null, and `hwx config` shows the
+/// setting either way.
+mod optional_addr {
+    use std::net::SocketAddr;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        addr: &Option<SocketAddr>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match addr {
+            Some(addr) => s.collect_str(addr),
+            None => s.serialize_str(""),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SocketAddr>, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.trim() {
+            "" => Ok(None),
+            addr => addr.parse().map(Some).map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 fn addr(port: u16) -> SocketAddr {
@@ -123,6 +155,7 @@ impl Default for Config {
             rate_limit_burst: 100,
             clock: "system".into(),
             signing_key: Secret::default(),
+            metrics_addr: None,
             services: BTreeMap::new(),
         }
     }
@@ -158,6 +191,7 @@ pub const ENV_VARS: &[&str] = &[
     "HWX_RATE_LIMIT_BURST",
     "HWX_CLOCK",
     "HWX_SIGNING_KEY",
+    "HWX_METRICS_ADDR",
 ];
 
 /// The environment variables of a service's endpoint: `HWX_JOB_FEED_ADDR`, `HWX_JOB_FEED_URL`.
@@ -262,6 +296,13 @@ impl Config {
                 "HWX_RATE_LIMIT_PER_SECOND" => self.rate_limit_per_second = parse(var, &v)?,
                 "HWX_RATE_LIMIT_BURST" => self.rate_limit_burst = parse(var, &v)?,
                 "HWX_SIGNING_KEY" => self.signing_key = Secret::new(v),
+                // Empty turns off what the file set.
+                "HWX_METRICS_ADDR" => {
+                    self.metrics_addr = match v.trim() {
+                        "" => None,
+                        addr => Some(parse(var, addr)?),
+                    }
+                }
                 _ => {}
             }
         }

@@ -368,12 +368,27 @@ pub async fn serve(
             .set_service_status(*name, tonic_health::ServingStatus::Serving)
             .await;
     }
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(hwx_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| e.to_string())?;
+    // Both reflection versions: grpcurl 1.8 (the one PyPI ships) and older tools ask only
+    // `v1alpha`, newer ones `v1`.
+    // Only what this port serves is advertised: the contracts of every service are registered
+    // (the descriptor set is one), but a caller listing the registration port must not see the
+    // job feed's.
+    let reflection = || {
+        let builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hwx_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name("grpc.health.v1.Health");
+        names
+            .iter()
+            .fold(builder, |b, name| b.with_service_name(*name))
+    };
+    let reflection_v1 = reflection().build_v1().map_err(|e| e.to_string())?;
+    let reflection_v1alpha = reflection().build_v1alpha().map_err(|e| e.to_string())?;
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let routes = routes.add_service(health_service).add_service(reflection);
+    let routes = routes
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
     let mut server = tonic::transport::Server::builder()
         .trace_fn(|req| {
             // One span per call, child of the caller's trace (W3C traceparent in the metadata).

@@ -5,7 +5,8 @@
 //! gateway, an HTTP server), the event consumers, the periodic sweeps, and any other background
 //! task. The kit adds what every service has: its schema and role (migrated at start), the outbox
 //! relay, health and reflection, trace context and request IDs on every call, one leader per sweep,
-//! metrics, and a stop that drains requests, flushes the outbox and waits for every task.
+//! metrics (and, with `metrics_addr`, one Prometheus `/metrics` endpoint per process), and a stop
+//! that drains requests, flushes the outbox and waits for every task.
 //!
 //! The binary's registry (`hwx::registry::SERVICES`) lists the specs; `hwx serve <name>`,
 //! `hwx migrate`, the configuration (`services.<name>`), the test stack and the chart's values all
@@ -15,6 +16,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -321,6 +323,9 @@ pub struct Host {
     stop: Arc<watch::Sender<bool>>,
     /// The first part that failed, which stopped everything.
     failure: Arc<std::sync::Mutex<Option<String>>>,
+    /// Whether the Prometheus endpoint (`metrics_addr`) was started: once per host, however many
+    /// services it starts.
+    metrics_started: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Host {
@@ -341,6 +346,7 @@ impl Host {
             events,
             stop: Arc::new(stop),
             failure: Arc::default(),
+            metrics_started: Arc::default(),
         }
     }
 
@@ -412,6 +418,9 @@ impl Host {
                 e.url = format!("http://{addr}");
             }
         }
+        // With the first service: the process's Prometheus endpoint, if configured. It ends on the
+        // stop signal, and the first service's `join` waits for it.
+        let metrics = self.start_metrics().await?;
         let cx = Context {
             spec,
             addr,
@@ -441,6 +450,7 @@ impl Host {
             relay_stop,
             relays: Vec::new(),
         };
+        running.tasks.extend(metrics);
         let shutdown = self.shutdown();
         match parts.server {
             Server::Grpc { routes, names } => {
@@ -493,6 +503,41 @@ impl Host {
         }
         tracing::info!(service = spec.name, %addr, "serving");
         Ok(running)
+    }
+
+    /// Start the Prometheus endpoint on `metrics_addr` unless this host has started it already
+    /// (`hwx serve all` starts several services, and a process has one endpoint). A port that
+    /// cannot be had fails the start: a misconfigured scrape target should be loud. The address
+    /// it got is recorded in the configuration (port 0 in tests becomes a real one).
+    async fn start_metrics(&mut self) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+        let Some(addr) = self.config.metrics_addr else {
+            return Ok(None);
+        };
+        if self.metrics_started.swap(true, Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let bound = TcpListener::bind(addr)
+            .await
+            .and_then(|listener| listener.local_addr().map(|local| (listener, local)));
+        let (listener, addr) = match bound {
+            Ok(bound) => bound,
+            Err(e) => {
+                // Not started: a later start may try again.
+                self.metrics_started.store(false, Ordering::SeqCst);
+                return Err(format!(
+                    "HWX_METRICS_ADDR (metrics_addr): cannot serve /metrics on {addr}: {e}"
+                ));
+            }
+        };
+        self.config.metrics_addr = Some(addr);
+        let shutdown = self.shutdown();
+        let task = self.supervise("metrics", "http", async move {
+            crate::prometheus::serve(listener, shutdown)
+                .await
+                .map_err(|e| e.to_string())
+        });
+        tracing::info!(%addr, "Prometheus metrics on http://{addr}/metrics");
+        Ok(Some(task))
     }
 
     /// Run `work` as part of `running`. Work that ends (or panics) before the stop signal takes the

@@ -10,6 +10,7 @@
 //! | [`shutdown`] | SIGINT/SIGTERM → one watch channel; servers drain, relays flush |
 //! | [`telemetry`] | `tracing` logs (JSON or pretty), OpenTelemetry traces, W3C trace context |
 //! | [`metrics`] | request latency, outbox lag, consumer outcomes, sweep durations (OTLP) |
+//! | [`prometheus`] | the same metrics in the Prometheus text format, served at `/metrics` when `HWX_METRICS_ADDR` is set |
 //! | [`grpc`] | one error type → `tonic::Code` + rule ID in the details; a server with health and reflection; the one client constructor (trace context and request ID on every call) |
 //! | [`auth`] | one `Caller`, one `Role`, the bearer parser and the authenticator with its cache |
 //! | [`codes`] | one mapping per enum between rules, proto and text (SQL, JSON) |
@@ -27,5 +28,6 @@ pub mod http;
 pub mod kit;
 pub mod leader;
 pub mod metrics;
+pub mod prometheus;
 pub mod shutdown;
 pub mod telemetry;

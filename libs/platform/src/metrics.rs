@@ -15,6 +15,14 @@ struct Instruments {
     sweep_duration: Histogram<f64>,
 }
 
+/// Bucket bounds of the latency histograms, in seconds: the SDK's defaults (0, 5, 10, 25 …) are
+/// for milliseconds and would put every request in the first bucket.
+fn seconds() -> Vec<f64> {
+    vec![
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ]
+}
+
 /// Made on first use from the global meter provider, which `telemetry::init` installs first.
 fn instruments() -> &'static Instruments {
     static I: OnceLock<Instruments> = OnceLock::new();
@@ -25,11 +33,13 @@ fn instruments() -> &'static Instruments {
                 .f64_histogram("http.server.request.duration")
                 .with_unit("s")
                 .with_description("Gateway request latency")
+                .with_boundaries(seconds())
                 .build(),
             rpc_duration: meter
                 .f64_histogram("rpc.server.duration")
                 .with_unit("s")
                 .with_description("gRPC call latency in the services")
+                .with_boundaries(seconds())
                 .build(),
             consumer_pending: meter
                 .u64_gauge("hwx.consumer.pending")
@@ -49,6 +59,7 @@ fn instruments() -> &'static Instruments {
                 .f64_histogram("hwx.sweep.duration")
                 .with_unit("s")
                 .with_description("Sweep run time")
+                .with_boundaries(seconds())
                 .build(),
         }
     })

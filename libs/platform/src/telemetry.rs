@@ -2,6 +2,8 @@
 //! development. Spans become OpenTelemetry spans; they are exported over OTLP when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and W3C trace context (`traceparent`) is always carried,
 //! through gRPC metadata and NATS headers, so one trace follows a request into every consumer.
+//! Metrics go out over OTLP too, and are read in the Prometheus format by the kit's `/metrics`
+//! endpoint when `HWX_METRICS_ADDR` is set ([`crate::prometheus`]).
 
 use std::collections::HashMap;
 
@@ -21,7 +23,13 @@ use crate::config::LogFormat;
 /// Returns the tracer provider to flush at exit (`provider.shutdown()`).
 pub fn init(format: LogFormat, filter: &str) -> Option<Providers> {
     let mut traces = SdkTracerProvider::builder();
-    let mut metrics = SdkMeterProvider::builder();
+    // Always one Prometheus reader, whether or not `metrics_addr` is set: `init` does not see the
+    // configuration, and a provider takes no reader once built. Unscraped, it costs the
+    // aggregation of each measurement into one cumulative table (at most 2,000 series per
+    // instrument, the SDK's limit) and nothing else; the kit serves it only when `metrics_addr`
+    // is set. Each `init` makes it the global reader along with its provider.
+    let prometheus = crate::prometheus::PrometheusReader::new();
+    let mut metrics = SdkMeterProvider::builder().with_reader(prometheus.clone());
     if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
         // The standard OTEL_* variables configure the exporters (endpoint, headers, timeout).
         match opentelemetry_otlp::SpanExporter::builder()
@@ -44,6 +52,7 @@ pub fn init(format: LogFormat, filter: &str) -> Option<Providers> {
         metrics: metrics.build(),
     };
     opentelemetry::global::set_meter_provider(providers.metrics.clone());
+    crate::prometheus::set_global(prometheus);
     init_with(format, filter, providers.traces.clone()).then_some(providers)
 }
 

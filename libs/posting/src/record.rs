@@ -374,6 +374,12 @@ pub struct Served {
     pub addition: Option<String>,
 }
 
+/// When a version was stored, as every served form writes it: JST like the rest of the API, with
+/// the microseconds clients order by.
+pub fn updated_at_text(at: &chrono::DateTime<chrono::Utc>) -> String {
+    hwx_rules::jst::to_jst(at).to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+}
+
 /// One served record as read back from a file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ServedJson {
@@ -438,11 +444,7 @@ impl Served {
         });
         serde_json::to_writer(&mut *out, &addition).map_err(|e| e.to_string())?;
         out.extend_from_slice(b",\"updated_at\":\"");
-        out.extend_from_slice(
-            self.updated_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-                .as_bytes(),
-        );
+        out.extend_from_slice(updated_at_text(&self.updated_at).as_bytes());
         out.extend_from_slice(b"\"}");
         Ok(())
     }
@@ -658,12 +660,8 @@ fn write_csv_row<W: std::io::Write>(
     let failed = |e: csv::Error| e.to_string();
     out.write_field(served.version.to_string())
         .map_err(failed)?;
-    out.write_field(
-        served
-            .updated_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    )
-    .map_err(failed)?;
+    out.write_field(updated_at_text(&served.updated_at))
+        .map_err(failed)?;
     out.write_field(&served.content_hash).map_err(failed)?;
     out.write_field(hex::encode(&served.signature))
         .map_err(failed)?;
@@ -814,8 +812,11 @@ pub fn decode_text(bytes: &[u8]) -> String {
     }
 }
 
-/// A posting as Hello Work sends it over HTTP, one JSON object per NDJSON line. Dates are
-/// `YYYY-MM-DD`; a yes/no item left out is "not stated" (and refused under J7).
+/// A posting as Hello Work sends it over HTTP, one JSON object per NDJSON line: the fields of the
+/// served `content` ([`PostingRecord`], wage flat), plus `employer_consents` and `closed`. Dates
+/// are `YYYY-MM-DD`; a yes/no item left out is "not stated" (and refused under J7). The wage may
+/// also come nested (`"wage": {"type", "min_yen", "max_yen", "fixed_overtime_pay",
+/// "fixed_overtime_details"}`, the first form of this API), but not both ways in one record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PostingJson {
@@ -841,7 +842,13 @@ pub struct PostingJson {
     pub overtime: String,
     pub breaks: String,
     pub days_off: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wage: Option<WageJson>,
+    pub wage_type: Option<String>,
+    pub wage_min_yen: Option<i64>,
+    pub wage_max_yen: Option<i64>,
+    pub fixed_overtime_pay: Option<bool>,
+    pub fixed_overtime_details: Option<String>,
     pub health_insurance: Option<bool>,
     pub pension_insurance: Option<bool>,
     pub workers_accident_insurance: Option<bool>,
@@ -851,8 +858,43 @@ pub struct PostingJson {
     pub received_on: Option<String>,
     pub valid_until: Option<String>,
     pub receiving_office: String,
-    pub employer_consents: bool,
+    /// Whether the employer consents to the posting's provision: `false` withdraws it. Left
+    /// out, the record is refused: silence is neither.
+    pub employer_consents: Option<bool>,
     pub closed: bool,
+}
+
+/// A record as the feed serves it (a snapshot's NDJSON line, one posting): ingest takes its
+/// `content`. Its version, hash and signature are the feed's own and are made anew.
+#[derive(Debug, Deserialize)]
+struct ServedLine {
+    content: PostingJson,
+}
+
+/// Why an ingest line is not a posting.
+#[derive(Debug)]
+pub enum IngestLineError {
+    /// Not JSON of a posting (serde's own words, and the column).
+    Json(serde_json::Error),
+    /// JSON of a posting that says something impossible.
+    Invalid(String),
+}
+
+/// One NDJSON ingest line: a posting in the ingest form, or a record as downloaded from the feed
+/// (`{"version", "content": {…}, "content_hash", …}`), which is taken as the employer's consent.
+pub fn parse_ingest_line(line: &[u8]) -> Result<pb::PostingContent, IngestLineError> {
+    match serde_json::from_slice::<PostingJson>(line) {
+        Ok(p) => p.into_proto().map_err(IngestLineError::Invalid),
+        Err(plain) => match serde_json::from_slice::<ServedLine>(line) {
+            Ok(served) => {
+                let mut p = served.content;
+                // Served means provided: the employer consented when it was fed in.
+                p.employer_consents.get_or_insert(true);
+                p.into_proto().map_err(IngestLineError::Invalid)
+            }
+            Err(_) => Err(IngestLineError::Json(plain)),
+        },
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -891,13 +933,12 @@ impl From<&pb::PostingContent> for PostingJson {
             overtime: p.overtime.clone(),
             breaks: p.breaks.clone(),
             days_off: p.days_off.clone(),
-            wage: p.wage.as_ref().map(|w| WageJson {
-                wage_type: w.r#type.clone(),
-                min_yen: w.min_yen,
-                max_yen: w.max_yen,
-                fixed_overtime_pay: w.fixed_overtime_pay,
-                fixed_overtime_details: w.fixed_overtime_details.clone(),
-            }),
+            wage: None,
+            wage_type: p.wage.as_ref().map(|w| w.r#type.clone()),
+            wage_min_yen: p.wage.as_ref().map(|w| w.min_yen),
+            wage_max_yen: p.wage.as_ref().map(|w| w.max_yen),
+            fixed_overtime_pay: p.wage.as_ref().and_then(|w| w.fixed_overtime_pay),
+            fixed_overtime_details: p.wage.as_ref().map(|w| w.fixed_overtime_details.clone()),
             health_insurance: p.health_insurance,
             pension_insurance: p.pension_insurance,
             workers_accident_insurance: p.workers_accident_insurance,
@@ -907,17 +948,57 @@ impl From<&pb::PostingContent> for PostingJson {
             received_on: date_text(&p.received_on),
             valid_until: date_text(&p.valid_until),
             receiving_office: p.receiving_office.clone(),
-            employer_consents: p.employer_consents,
+            employer_consents: Some(p.employer_consents),
             closed: p.closed,
         }
     }
 }
 
 impl PostingJson {
-    /// The gRPC message. A date that is no date is left out (and refused at ingest).
-    pub fn into_proto(self) -> pb::PostingContent {
+    /// The gRPC message. A date that is no date is left out (and refused at ingest). Refused
+    /// here: the wage both nested and flat, and no word on the employer's consent.
+    pub fn into_proto(self) -> Result<pb::PostingContent, String> {
         let date = |s: &Option<String>| s.as_deref().and_then(parse_date);
-        pb::PostingContent {
+        let flat = self.wage_type.is_some()
+            || self.wage_min_yen.is_some()
+            || self.wage_max_yen.is_some()
+            || self.fixed_overtime_pay.is_some()
+            || self.fixed_overtime_details.is_some();
+        let wage = match (self.wage, flat) {
+            (Some(_), true) => {
+                return Err(
+                    "the wage is given both nested (\"wage\") and flat (\"wage_type\", \"wage_min_yen\" …): send one"
+                        .into(),
+                );
+            }
+            (Some(w), false) => Some(pb::Wage {
+                r#type: w.wage_type,
+                min_yen: w.min_yen,
+                max_yen: w.max_yen,
+                fixed_overtime_pay: w.fixed_overtime_pay,
+                fixed_overtime_details: w.fixed_overtime_details,
+            }),
+            (None, true) => Some(pb::Wage {
+                r#type: self.wage_type.unwrap_or_default(),
+                min_yen: self.wage_min_yen.unwrap_or_default(),
+                max_yen: self.wage_max_yen.unwrap_or_default(),
+                fixed_overtime_pay: self.fixed_overtime_pay,
+                fixed_overtime_details: self.fixed_overtime_details.unwrap_or_default(),
+            }),
+            (None, false) => None,
+        };
+        let employer_consents = match (self.employer_consents, self.closed) {
+            (Some(c), _) => c,
+            // A closed posting is withdrawn whatever the consent.
+            (None, true) => false,
+            (None, false) => {
+                return Err(
+                    "employer_consents: say whether the employer consents to the posting's provision (true) or withdrew it (false)"
+                        .into(),
+                );
+            }
+        };
+        Ok(pb::PostingContent {
             received_on: date(&self.received_on),
             valid_until: date(&self.valid_until),
             posting_number: self.posting_number,
@@ -942,13 +1023,7 @@ impl PostingJson {
             overtime: self.overtime,
             breaks: self.breaks,
             days_off: self.days_off,
-            wage: self.wage.map(|w| pb::Wage {
-                r#type: w.wage_type,
-                min_yen: w.min_yen,
-                max_yen: w.max_yen,
-                fixed_overtime_pay: w.fixed_overtime_pay,
-                fixed_overtime_details: w.fixed_overtime_details,
-            }),
+            wage,
             health_insurance: self.health_insurance,
             pension_insurance: self.pension_insurance,
             workers_accident_insurance: self.workers_accident_insurance,
@@ -956,8 +1031,8 @@ impl PostingJson {
             dispatch: self.dispatch,
             passive_smoking_measures: self.passive_smoking_measures,
             receiving_office: self.receiving_office,
-            employer_consents: self.employer_consents,
+            employer_consents,
             closed: self.closed,
-        }
+        })
     }
 }

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::RuleId;
 use crate::eligibility::Service;
 use crate::error::{Result, RulesError};
+use crate::{Date, RuleId};
 
 /// An organisation's enrolment in one service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,18 +39,43 @@ pub fn service_access(service: Service, enrolment: Option<EnrolmentStatus>) -> R
     }
 }
 
+/// What the organisation itself stands under when an application of it is decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// The day its use was revoked (SN2), if it was.
+    pub revoked_on: Option<Date>,
+    /// Its use is suspended as a whole (SN1), whatever each enrolment says.
+    pub suspended: bool,
+}
+
 /// Whether approving an application may make the organisation's enrolment in a service active:
 /// a decision on an application never lifts a sanction (SN1 suspension, SN2 revocation); only the
-/// sanction's own end does.
-pub fn approval_allowed(current: Option<EnrolmentStatus>) -> Result<()> {
+/// sanction's own end does. `current` is the enrolment in the service applied for; `standing`
+/// covers both services (a revocation of S-JOB is a revocation of the organisation).
+pub fn approval_allowed(current: Option<EnrolmentStatus>, standing: Standing) -> Result<()> {
+    if let Some(revoked) = standing.revoked_on {
+        return Err(RulesError::invalid(
+            RuleId::SN2,
+            format!(
+                "the organisation's use was revoked on {revoked}: no application of it can be approved; \
+                 a new application is possible from {} (E8)",
+                crate::deadline::reapply_from(revoked)
+                    .map_or_else(|_| "three years later".to_owned(), |d| d.to_string())
+            ),
+        ));
+    }
     match current {
+        Some(EnrolmentStatus::Revoked) => Err(RulesError::invalid(
+            RuleId::SN2,
+            "the organisation's use was revoked: no application of it can be approved",
+        )),
         Some(EnrolmentStatus::Suspended) => Err(RulesError::invalid(
             RuleId::SN1,
             "the organisation's use is suspended (停止中): no approval until it is lifted",
         )),
-        Some(EnrolmentStatus::Revoked) => Err(RulesError::invalid(
-            RuleId::SN2,
-            "the organisation's use was revoked",
+        _ if standing.suspended => Err(RulesError::invalid(
+            RuleId::SN1,
+            "the organisation's use is suspended (停止中): no approval until it is lifted",
         )),
         _ => Ok(()),
     }

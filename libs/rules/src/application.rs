@@ -71,10 +71,46 @@ pub fn transition(
             RuleId::AP4,
             "registration alone completes nothing: the bureau decides after the signed application arrives",
         )),
-        (s, a) => Err(RulesError::invalid(
-            RuleId::AP4,
-            format!("an application that is {s:?} cannot take {a:?}"),
-        )),
+        (s, a) => {
+            let again = if s == S::Submitted && matches!(a, A::Submit { .. }) {
+                " again"
+            } else {
+                ""
+            };
+            Err(RulesError::invalid(
+                RuleId::AP4,
+                format!(
+                    "the application is already {}, so it cannot {}{again}",
+                    s.word(),
+                    a.phrase()
+                ),
+            ))
+        }
+    }
+}
+
+impl ApplicationStatus {
+    /// The status as the API writes it (`submitted`).
+    pub fn word(self) -> &'static str {
+        match self {
+            ApplicationStatus::Registered => "registered",
+            ApplicationStatus::Submitted => "submitted",
+            ApplicationStatus::Approved => "approved",
+            ApplicationStatus::Rejected => "rejected",
+            ApplicationStatus::Expired => "expired",
+        }
+    }
+}
+
+impl ApplicationAction {
+    /// What the action does, for messages ("be approved").
+    pub fn phrase(self) -> &'static str {
+        match self {
+            ApplicationAction::Submit { .. } => "have its submission recorded",
+            ApplicationAction::Approve => "be approved",
+            ApplicationAction::Reject => "be rejected",
+            ApplicationAction::Sweep { .. } => "be swept",
+        }
     }
 }
 

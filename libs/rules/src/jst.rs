@@ -32,3 +32,9 @@ pub fn start_of(day: NaiveDate) -> DateTime<FixedOffset> {
 pub fn to_jst<Tz: TimeZone>(at: &DateTime<Tz>) -> DateTime<FixedOffset> {
     at.with_timezone(&offset())
 }
+
+/// An instant as the API and its messages write it: RFC 3339 in JST, to the second
+/// (`2026-12-01T06:00:00+09:00`).
+pub fn text<Tz: TimeZone>(at: &DateTime<Tz>) -> String {
+    to_jst(at).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}

@@ -23,11 +23,13 @@
 //! | seeker information | [`seeker`] | SK1 SK7 |
 //! | rate limits | [`ratelimit`] | X2 |
 //! | annual reports | [`report`] | RP1 RP2 RP3 |
+//! | the catalogue (`docs/RULES.md`) | [`catalogue`] | every rule: meaning and seed passage |
 
 pub mod access;
 pub mod account;
 pub mod application;
 pub mod calendar;
+pub mod catalogue;
 pub mod deadline;
 pub mod eligibility;
 mod error;

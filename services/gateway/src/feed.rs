@@ -10,7 +10,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use hwx_posting::record::{AdditionJson, PostingJson, PostingRecord, ServedJson};
+use hwx_posting::record::{
+    AdditionJson, IngestLineError, PostingRecord, ServedJson, parse_ingest_line,
+};
 use hwx_proto::jobfeed::v1 as jf;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -20,6 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::model::Page;
 use crate::problem::Problem;
 use crate::{ApiResult, AppState, grpc};
 
@@ -45,7 +48,7 @@ fn served(p: jf::Posting) -> ServedJson {
             .updated_at
             .as_ref()
             .and_then(hwx_platform::grpc::instant)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .map(|t| hwx_posting::record::updated_at_text(&t))
             .unwrap_or_default(),
     }
 }
@@ -90,6 +93,7 @@ pub struct ChangesPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// Where to continue from: a cursor this feed gave out (empty: the beginning).
     pub cursor: Option<String>,
@@ -98,7 +102,7 @@ pub struct ChangesQuery {
 }
 
 /// Changes after a cursor, oldest first: upserts and tombstones (J6).
-#[utoipa::path(get, path = "/v1/feed/changes", params(ChangesQuery), responses(
+#[utoipa::path(get, path = "/v1/feed/changes", security(("bearer" = ["org"])), params(ChangesQuery), responses(
     (status = 200, body = ChangesPage),
     (status = 403, body = Problem, description = "no active S-JOB enrolment (J2), suspended (SN1), revoked (SN2)")))]
 pub(crate) async fn changes(
@@ -132,7 +136,7 @@ fn ndjson_line(v: &impl Serialize) -> bytes::Bytes {
 
 /// The live change feed from a cursor: one change per NDJSON line as it commits. The stream ends
 /// with a problem line when access ends (J2, SN1, SN2).
-#[utoipa::path(get, path = "/v1/feed/changes/stream", params(ChangesQuery), responses(
+#[utoipa::path(get, path = "/v1/feed/changes/stream", security(("bearer" = ["org"])), params(ChangesQuery), responses(
     (status = 200, description = "application/x-ndjson, one ChangeJson per line"),
     (status = 403, body = Problem)))]
 pub(crate) async fn watch(
@@ -202,6 +206,7 @@ where
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SnapshotQuery {
     /// csv (default) or ndjson.
     pub format: Option<String>,
@@ -233,7 +238,7 @@ fn list(s: &Option<String>) -> Vec<String> {
 /// where the change feed continues exactly; NDJSON also ends with a `{"cursor": …}` line. A weak
 /// ETag names the snapshot's position and the query: If-None-Match answers 304 when nothing
 /// changed.
-#[utoipa::path(get, path = "/v1/feed/snapshot", params(SnapshotQuery), responses(
+#[utoipa::path(get, path = "/v1/feed/snapshot", security(("bearer" = ["org"])), params(SnapshotQuery), responses(
     (status = 200, description = "text/csv (UTF-8 or Shift_JIS) or application/x-ndjson"),
     (status = 304, description = "not modified since the ETag sent"),
     (status = 403, body = Problem)))]
@@ -317,6 +322,9 @@ pub(crate) async fn snapshot(
     if let Ok(v) = HeaderValue::from_str(&cursor) {
         res_headers.insert("x-feed-cursor", v);
     }
+    // The number of records the whole file holds: `hwx feed verify --expect-count` checks a
+    // download against it (a CSV cut short at a line boundary looks whole otherwise).
+    res_headers.insert("x-record-count", HeaderValue::from(first.records));
     if matches {
         // Dropping the stream ends the export on the service.
         return Ok((StatusCode::NOT_MODIFIED, res_headers).into_response());
@@ -359,7 +367,7 @@ pub(crate) async fn snapshot(
 }
 
 /// One posting as the calling organisation sees it.
-#[utoipa::path(get, path = "/v1/feed/postings/{number}", params(("number" = String, Path, description = "求人番号 NNNNN-NNNNNNNN")), responses(
+#[utoipa::path(get, path = "/v1/feed/postings/{number}", security(("bearer" = ["org"])), params(("number" = String, Path, description = "求人番号 NNNNN-NNNNNNNN")), responses(
     (status = 200, description = "the served posting"), (status = 404, body = Problem, description = "unknown or withdrawn (J6)"),
     (status = 403, body = Problem)))]
 pub(crate) async fn posting(
@@ -393,7 +401,7 @@ pub struct NewAddition {
 
 /// Add (or remove) the organisation's own information on a posting; it is served labelled and
 /// apart from Hello Work's text (J8).
-#[utoipa::path(put, path = "/v1/feed/postings/{number}/addition", request_body = NewAddition, params(("number" = String, Path)), responses(
+#[utoipa::path(put, path = "/v1/feed/postings/{number}/addition", security(("bearer" = ["org"])), request_body = NewAddition, params(("number" = String, Path, description = "求人番号 NNNNN-NNNNNNNN")), responses(
     (status = 200, description = "the posting with the addition"),
     (status = 422, body = Problem, description = "no employer consent (J8)")))]
 pub(crate) async fn addition(
@@ -429,7 +437,7 @@ pub struct SigningKeyJson {
 }
 
 /// The public key for `hwx feed verify` (public: no login needed).
-#[utoipa::path(get, path = "/v1/feed/signing-key", responses((status = 200, body = SigningKeyJson)))]
+#[utoipa::path(get, path = "/v1/feed/signing-key", security(()), responses((status = 200, body = SigningKeyJson)))]
 pub(crate) async fn signing_key(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -447,11 +455,16 @@ pub(crate) async fn signing_key(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AccessLogQuery {
     /// Bureaus and operations: whose reads (organisations see their own).
+    #[param(example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")]
     pub organisation_id: Option<String>,
-    /// Entries, newest first (default 100, at most 1,000).
-    pub limit: Option<i32>,
+    /// Entries per page, newest first: 1 to 1,000; 100 when left out.
+    #[param(example = 100, minimum = 1, maximum = 1000)]
+    pub page_size: Option<i32>,
+    /// The `next_page_token` of the previous page (older entries).
+    pub page_token: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -466,13 +479,13 @@ pub struct AccessLogEntryJson {
 }
 
 /// Who read what from the feed, when, and how many records.
-#[utoipa::path(get, path = "/v1/feed/access-log", params(AccessLogQuery), responses(
-    (status = 200, body = Vec<AccessLogEntryJson>)))]
+#[utoipa::path(get, path = "/v1/feed/access-log", security(("bearer" = ["org", "bureau", "mhlw", "ops"])), params(AccessLogQuery), responses(
+    (status = 200, body = Page<AccessLogEntryJson>)))]
 pub(crate) async fn access_log(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<AccessLogQuery>,
-) -> ApiResult<Json<Vec<AccessLogEntryJson>>> {
+) -> ApiResult<Json<Page<AccessLogEntryJson>>> {
     let r = s
         .job_feed
         .clone()
@@ -480,32 +493,37 @@ pub(crate) async fn access_log(
             &headers,
             jf::ListAccessLogRequest {
                 organisation_id: q.organisation_id.unwrap_or_default(),
-                limit: q.limit.unwrap_or(0),
+                limit: q.page_size.unwrap_or(0),
+                page_token: q.page_token.unwrap_or_default(),
             },
         ))
         .await?
         .into_inner();
-    Ok(Json(
-        r.entries
-            .into_iter()
-            .map(|e| AccessLogEntryJson {
-                organisation_id: e.organisation_id,
-                account_id: e.account_id,
-                action: e.action,
-                detail: e.detail,
-                records: e.records,
-                at: e
-                    .at
-                    .as_ref()
-                    .and_then(hwx_platform::grpc::instant)
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default(),
-            })
-            .collect(),
-    ))
+    let items = r
+        .entries
+        .into_iter()
+        .map(|e| AccessLogEntryJson {
+            organisation_id: e.organisation_id,
+            account_id: e.account_id,
+            action: e.action,
+            detail: e.detail,
+            records: e.records,
+            at: e
+                .at
+                .as_ref()
+                .and_then(hwx_platform::grpc::instant)
+                .map(|t| hwx_rules::jst::text(&t))
+                .unwrap_or_default(),
+        })
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_page_token: Some(r.next_page_token).filter(|t| !t.is_empty()),
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IngestQuery {
     /// Set for a full snapshot: every posting the body does not hold is withdrawn.
     pub snapshot_id: Option<String>,
@@ -548,7 +566,7 @@ pub struct IngestResultJson {
 /// withdrawn: a tombstone) or refused with the missing J7 items named; nothing half-written. With
 /// `snapshot_id` the body is a full snapshot: postings absent from it are withdrawn once the whole
 /// body has arrived; a malformed line then ends the request and withdraws nothing.
-#[utoipa::path(post, path = "/v1/feed/postings", params(IngestQuery), request_body(content = String, content_type = "application/x-ndjson"), responses(
+#[utoipa::path(post, path = "/v1/feed/postings", security(("bearer" = ["upstream"])), params(IngestQuery), request_body(content = String, content_type = "application/x-ndjson"), responses(
     (status = 200, body = IngestSummaryJson),
     (status = 400, body = Problem, description = "malformed line in a snapshot"),
     (status = 403, body = Problem, description = "not role upstream")))]
@@ -576,8 +594,7 @@ pub(crate) async fn ingest(
             })
             .await;
     }
-    let mut bad: Vec<IngestResultJson> = Vec::new();
-    let mut refused_lines = 0i64;
+    let mut malformed = 0i64;
     let mut lines = 0i64;
     let mut sent = 0i64;
     let mut buf: Vec<u8> = Vec::new();
@@ -612,37 +629,31 @@ pub(crate) async fn ingest(
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_slice::<PostingJson>(line) {
-                Ok(p) => {
-                    line_of.push(lines);
-                    let item = jf::IngestRequest {
-                        item: Some(jf::ingest_request::Item::Posting(p.into_proto())),
-                    };
-                    // The service ended the call (refused the caller, or failed): stop reading.
-                    if tx.send(item).await.is_err() {
-                        break 'body;
-                    }
-                    sent += 1;
-                }
+            let item = match parse_ingest_line(line) {
+                Ok(p) => jf::ingest_request::Item::Posting(p),
                 Err(e) if snapshot.is_some() => {
-                    broken = Some(format!("line {lines}: not a posting ({e})"));
+                    broken = Some(not_a_posting(lines, &e));
                     break 'body;
                 }
+                // The service counts it with the rest, so the answer, its results and the
+                // service's log agree.
                 Err(e) => {
-                    refused_lines += 1;
-                    if bad.len() < hwx_posting::MAX_RESULTS {
-                        bad.push(IngestResultJson {
-                            line: lines,
-                            posting_number: String::new(),
-                            outcome: "refused".into(),
-                            version: 0,
-                            rule: String::new(),
-                            missing_items: vec![],
-                            message: format!("not a posting: {e}"),
-                        });
-                    }
+                    malformed += 1;
+                    jf::ingest_request::Item::Malformed(jf::Malformed {
+                        message: not_a_posting(lines, &e),
+                    })
                 }
+            };
+            line_of.push(lines);
+            // The service ended the call (refused the caller, or failed): stop reading.
+            if tx
+                .send(jf::IngestRequest { item: Some(item) })
+                .await
+                .is_err()
+            {
+                break 'body;
             }
+            sent += 1;
         }
         buf.drain(..start);
         if buf.len() > MAX_LINE {
@@ -691,8 +702,28 @@ pub(crate) async fn ingest(
         };
         return Err(Problem::bad_request(format!("{why}: {done}{withdrawn}")));
     }
+    if sent == 0 {
+        // Said plainly, rather than `{"stored":0}`: an empty file, or a path curl could not read.
+        if let Err(e) = &outcome
+            && e.code() != tonic::Code::InvalidArgument
+        {
+            return Err(Problem::from(e.clone()));
+        }
+        return Err(Problem::bad_request(
+            "the body holds no postings: send one JSON posting per line (application/x-ndjson; curl --data-binary @file)",
+        ));
+    }
     let summary = outcome?.into_inner();
-    let mut results: Vec<IngestResultJson> = summary
+    tracing::info!(
+        stored = summary.stored,
+        unchanged = summary.unchanged,
+        withdrawn = summary.withdrawn,
+        refused = summary.refused,
+        malformed,
+        lines,
+        "ingest answered"
+    );
+    let results: Vec<IngestResultJson> = summary
         .results
         .into_iter()
         .map(|r| IngestResultJson {
@@ -708,16 +739,29 @@ pub(crate) async fn ingest(
             message: r.message,
         })
         .collect();
-    results.extend(bad);
-    results.sort_by_key(|r| r.line);
     Ok(Json(IngestSummaryJson {
         stored: summary.stored,
         unchanged: summary.unchanged,
         withdrawn: summary.withdrawn,
-        refused: summary.refused + refused_lines,
+        refused: summary.refused,
         results,
         cursor: summary.cursor,
     }))
+}
+
+/// A body line that is no posting, located in the body: serde numbers lines within the one
+/// line it was given, so its own "line 1 column N" is replaced by the body's line.
+fn not_a_posting(line: i64, e: &IngestLineError) -> String {
+    match e {
+        IngestLineError::Json(e) => {
+            let full = e.to_string();
+            let what = full
+                .rsplit_once(" at line ")
+                .map_or(full.as_str(), |(m, _)| m);
+            format!("line {line}, column {}: not a posting: {what}", e.column())
+        }
+        IngestLineError::Invalid(why) => format!("line {line}: {why}"),
+    }
 }
 
 /// Every route over the job feed but ingest, each with its OpenAPI description.

@@ -18,6 +18,7 @@ pub mod model;
 mod ops;
 pub mod problem;
 mod registration;
+mod rules;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -115,11 +116,35 @@ async fn build(cx: Context) -> Result<Parts, String> {
 #[openapi(
     info(
         title = "HWX API",
-        description = "Hello Work job / job-seeker information provision service. Errors are problem+json with the rule ID of the terms of use."
+        description = "Hello Work job / job-seeker information provision service.\n\nLog in with `POST /v1/sessions` and send the token as `Authorization: Bearer <token>`. Each operation names the roles it serves in its security requirement (`bearer: [org]`); an empty one (`{}`) needs no login.\n\nErrors are `application/problem+json`; a refusal by a rule of the terms carries the rule's ID in `rule`, and its `type` is that rule in the catalogue (`/v1/rules/<ID>`). Lists are `{\"items\": [...], \"next_page_token\": ...}`. The conventions are in docs/API.md."
     ),
-    components(schemas(Problem))
+    components(schemas(Problem)),
+    modifiers(&BearerScheme),
+    security(("bearer" = []))
 )]
 struct ApiDoc;
+
+/// The bearer scheme every protected operation names (`security(("bearer" = [roles]))`).
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("opaque session token from POST /v1/sessions")
+                    .description(Some(
+                        "A session token: POST /v1/sessions with an email and password returns one (valid 12 hours).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The router: every route once, with its description, and the middleware around them.
 pub fn router(state: AppState) -> Router {
@@ -128,16 +153,94 @@ pub fn router(state: AppState) -> Router {
             registration::routes()
                 .merge(feed::routes())
                 .merge(ops::routes())
+                .merge(rules::routes())
                 .layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
         .merge(feed::ingest_routes().layer(DefaultBodyLimit::disable()))
         .split_for_parts();
+    let openapi = tag_by_area(openapi);
     api.merge(docs::routes(&openapi))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), maintenance))
+        .layer(middleware::from_fn(problems))
         .layer(middleware::from_fn(request_id))
         .layer(middleware::from_fn(trace))
         .with_state(state)
+}
+
+/// Groups the operations for readers of `/docs` by the first part of their path.
+fn tag_by_area(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    const AREAS: &[(&str, &str)] = &[
+        ("/v1/accounts", "accounts and sessions"),
+        ("/v1/account/", "accounts and sessions"),
+        ("/v1/sessions", "accounts and sessions"),
+        ("/v1/password-resets", "accounts and sessions"),
+        ("/v1/organisations", "organisations"),
+        ("/v1/applications", "applications"),
+        ("/v1/bureau/", "labour bureaus"),
+        ("/v1/public/", "public lists (L1)"),
+        ("/v1/feed/", "job feed (S-JOB)"),
+        ("/v1/ops/", "operations"),
+        ("/v1/rules", "rules of the terms"),
+    ];
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let Some((_, tag)) = AREAS.iter().find(|(prefix, _)| path.starts_with(prefix)) else {
+            continue;
+        };
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.tags = Some(vec![(*tag).to_owned()]);
+        }
+    }
+    openapi
+}
+
+/// Every error is problem+json (docs/API.md): axum's own answers (an unknown route, a method the
+/// route lacks, a body over the limit, a query it cannot parse) are plain text or empty, so they
+/// are rewritten here, keeping their status and headers (`Allow` on a 405).
+async fn problems(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let detail = match status {
+        axum::http::StatusCode::NOT_FOUND => {
+            format!("no route {path}; /openapi.json lists every route")
+        }
+        // The router adds `Allow` outside this layer: the header lists the methods.
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => {
+            format!("{path} does not take {method}; the Allow header lists the methods it takes")
+        }
+        _ if !text.is_empty() => text,
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut out = Problem::new(status, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name, value.clone());
+        }
+    }
+    out
 }
 
 async fn serve(
@@ -246,8 +349,9 @@ async fn trace(req: Request, next: Next) -> Response {
 /// X1: during a maintenance window every `/v1` call answers 503 with when it reopens.
 async fn maintenance(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    // Operations must be able to end an emergency window; health and docs stay up.
-    if !path.starts_with("/v1/") || path.starts_with("/v1/ops/") {
+    // Operations must be able to end an emergency window; health, docs and the rule catalogue
+    // (which the 503's own `type` links to) stay up.
+    if !path.starts_with("/v1/") || path.starts_with("/v1/ops/") || path.starts_with("/v1/rules") {
         return next.run(req).await;
     }
     let now = state.clock.now_jst();
@@ -257,7 +361,7 @@ async fn maintenance(State(state): State<AppState>, req: Request, next: Next) ->
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "the service is in a maintenance window; it reopens at {}",
-                reopens.to_rfc3339()
+                hwx_rules::jst::text(&reopens)
             ),
         )
         .with_rule("X1")

@@ -445,3 +445,44 @@ pub struct RateLimits {
     pub requests_per_second: u32,
     pub burst: u32,
 }
+
+/// A new password for the caller's own account, with the current one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "hwx-demo-password", "new_password": "a-longer-new-password"}))]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 10 characters.
+    pub new_password: String,
+}
+
+/// Ask for a password-reset token, sent to the account's email.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "info@mirai-career.example.jp"}))]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// A reset token (from the message) and the new password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"token": "5f0c…(64 hex digits)", "new_password": "a-longer-new-password"}))]
+pub struct PasswordReset {
+    pub token: String,
+    /// At least 10 characters.
+    pub new_password: String,
+}
+
+/// The account operations unlock: by ID or by email.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "info@mirai-career.example.jp"}))]
+pub struct Unlock {
+    #[serde(default)]
+    pub account_id: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+/// A request taken; what happens next.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    pub detail: String,
+}

@@ -32,7 +32,7 @@ fn unshared(e: String) -> Problem {
 
 /// X1: declare (or end, with `until: null`) emergency maintenance on every gateway replica.
 /// Operations only.
-#[utoipa::path(put, path = "/v1/ops/maintenance", request_body = Emergency, responses((status = 200, body = Emergency)))]
+#[utoipa::path(put, path = "/v1/ops/maintenance", security(("bearer" = ["ops"])), request_body = Emergency, responses((status = 200, body = Emergency)))]
 async fn emergency(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -48,12 +48,16 @@ async fn emergency(
         })?),
     };
     s.limits.set_emergency(until).await.map_err(unshared)?;
-    Ok(Json(e))
+    // The window as it applies: in JST to the second, or none when it ended already.
+    let now = s.clock.now_jst();
+    Ok(Json(Emergency {
+        until: until.filter(|u| *u > now).map(|u| hwx_rules::jst::text(&u)),
+    }))
 }
 
 /// X2: change the per-organisation rate limit at run time, on every gateway replica. Operations
 /// only.
-#[utoipa::path(put, path = "/v1/ops/rate-limits", request_body = RateLimits, responses((status = 200, body = RateLimits)))]
+#[utoipa::path(put, path = "/v1/ops/rate-limits", security(("bearer" = ["ops"])), request_body = RateLimits, responses((status = 200, body = RateLimits)))]
 async fn set_limits(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -75,7 +79,7 @@ async fn set_limits(
 
 /// X2: back to the configured rate limit (`HWX_RATE_LIMIT_PER_SECOND`, `HWX_RATE_LIMIT_BURST`), on
 /// every gateway replica. A limit set with PUT stays, through restarts, until this. Operations only.
-#[utoipa::path(delete, path = "/v1/ops/rate-limits", responses((status = 204)))]
+#[utoipa::path(delete, path = "/v1/ops/rate-limits", security(("bearer" = ["ops"])), responses((status = 204)))]
 async fn reset_limits(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
     require_ops(&s, &headers).await?;
     s.limits.reset_rate().await.map_err(unshared)?;

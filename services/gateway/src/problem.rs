@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 /// A problem report (`application/problem+json`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
-    /// A URI naming the problem kind; rule refusals use `https://hwx.jp/rules/<ID>`.
+    /// A URI naming the problem kind: for a refusal, the rule in the gateway's catalogue
+    /// (`/v1/rules/<ID>`, relative to the request URL); `about:blank` otherwise.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
@@ -40,7 +41,7 @@ impl Problem {
     }
 
     pub fn with_rule(mut self, rule: &str) -> Self {
-        self.kind = format!("https://hwx.jp/rules/{rule}");
+        self.kind = format!("/v1/rules/{rule}");
         self.rule = Some(rule.into());
         self
     }

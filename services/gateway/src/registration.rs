@@ -19,21 +19,66 @@ use crate::model::*;
 use crate::problem::Problem;
 use crate::{ApiResult, AppState, body, grpc};
 
+/// A page of a list (docs/API.md): `page_size` 1–500 (50 when left out), `page_token` from the
+/// previous page's `next_page_token`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
-    /// Items per page (default 50, at most 500).
+    /// Items per page: 1 to 500; 50 when left out.
+    #[param(example = 50, minimum = 1, maximum = 500)]
     pub page_size: Option<i32>,
+    /// The `next_page_token` of the previous page; left out for the first page.
     pub page_token: Option<String>,
-    /// Filter by status (applications).
+}
+
+/// `GET /v1/applications`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationsQuery {
+    /// Items per page: 1 to 500; 50 when left out.
+    #[param(example = 50, minimum = 1, maximum = 500)]
+    pub page_size: Option<i32>,
+    /// The `next_page_token` of the previous page; left out for the first page.
+    pub page_token: Option<String>,
+    /// Only applications in this state: `registered`, `submitted`, `approved`, `rejected` or
+    /// `expired` (AP4).
+    #[param(example = "submitted")]
     pub status: Option<String>,
-    /// Filter by prefecture code (public list).
+}
+
+/// `GET /v1/public/organisations`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublicQuery {
+    /// Items per page: 1 to 500; 50 when left out.
+    #[param(example = 50, minimum = 1, maximum = 500)]
+    pub page_size: Option<i32>,
+    /// The `next_page_token` of the previous page; left out for the first page.
+    pub page_token: Option<String>,
+    /// Only organisations in this prefecture (JIS code `01`–`47`).
+    #[param(example = "13")]
     pub prefecture_code: Option<String>,
 }
 
-fn page(p: &Paging) -> Option<hwx_proto::common::v1::PageRequest> {
+/// `GET /v1/bureau/overdue-emails`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OverdueQuery {
+    /// Items per page: 1 to 500; 50 when left out.
+    #[param(example = 50, minimum = 1, maximum = 500)]
+    pub page_size: Option<i32>,
+    /// The `next_page_token` of the previous page; left out for the first page.
+    pub page_token: Option<String>,
+    /// MHLW and operations: only this bureau's (prefecture code `01`–`47`); a bureau officer
+    /// always sees their own.
+    #[param(example = "13")]
+    pub bureau_code: Option<String>,
+}
+
+fn page(size: Option<i32>, token: &Option<String>) -> Option<hwx_proto::common::v1::PageRequest> {
     Some(hwx_proto::common::v1::PageRequest {
-        page_size: p.page_size.unwrap_or(0),
-        page_token: p.page_token.clone().unwrap_or_default(),
+        page_size: size.unwrap_or(0),
+        page_token: token.clone().unwrap_or_default(),
     })
 }
 
@@ -42,7 +87,7 @@ fn next(token: String) -> Option<String> {
 }
 
 /// Sign up an organisation or seeker account.
-#[utoipa::path(post, path = "/v1/accounts", request_body = NewAccount, responses(
+#[utoipa::path(post, path = "/v1/accounts", security((), ("bearer" = ["ops", "mhlw"])), request_body = NewAccount, responses(
     (status = 201, body = Account), (status = 409, body = Problem, description = "email taken"),
     (status = 422, body = Problem, description = "E7: email of an account closed less than 5 years ago")))]
 async fn create_account(
@@ -61,7 +106,7 @@ async fn create_account(
 }
 
 /// Log in: a bearer session.
-#[utoipa::path(post, path = "/v1/sessions", request_body = Credentials, responses(
+#[utoipa::path(post, path = "/v1/sessions", security(()), request_body = Credentials, responses(
     (status = 201, body = Session), (status = 401, body = Problem, description = "wrong credentials, or locked (A1)")))]
 async fn login(State(s): State<AppState>, raw: axum::body::Bytes) -> ApiResult<Response> {
     let c: Credentials = body(&raw)?;
@@ -77,7 +122,7 @@ async fn login(State(s): State<AppState>, raw: axum::body::Bytes) -> ApiResult<R
     let expires_at = session
         .expires_at
         .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
-        .map(|t| hwx_rules::jst::to_jst(&t).to_rfc3339())
+        .map(|t| hwx_rules::jst::text(&t))
         .unwrap_or_default();
     Ok((
         StatusCode::CREATED,
@@ -91,7 +136,7 @@ async fn login(State(s): State<AppState>, raw: axum::body::Bytes) -> ApiResult<R
 }
 
 /// Log out: the bearer session ends.
-#[utoipa::path(delete, path = "/v1/sessions", responses((status = 204)))]
+#[utoipa::path(delete, path = "/v1/sessions", security(("bearer" = [])), responses((status = 204)))]
 async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
     let token = crate::bearer(&headers)?;
     s.registration
@@ -102,7 +147,7 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Stat
 }
 
 /// A1: report a compromised account: it is locked, its sessions end, operations are told.
-#[utoipa::path(post, path = "/v1/accounts/{id}/compromise", request_body = CompromiseReport, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/accounts/{id}/compromise", security(("bearer" = [])), request_body = CompromiseReport, params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")),
     responses((status = 200, body = Account)))]
 async fn report_compromise(
     State(s): State<AppState>,
@@ -131,8 +176,103 @@ async fn report_compromise(
     Ok(Json(a.into_inner().try_into()?))
 }
 
+/// Change the caller's own password. Their other sessions end; this one stays.
+#[utoipa::path(put, path = "/v1/account/password", request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses((status = 200, body = Account),
+        (status = 400, body = Problem, description = "the new password is too short"),
+        (status = 403, body = Problem, description = "the current password is wrong")))]
+async fn change_password(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<Account>> {
+    let c: PasswordChange = body(&raw)?;
+    let a = s
+        .registration
+        .clone()
+        .change_password(grpc(
+            &headers,
+            reg::ChangePasswordRequest {
+                current_password: c.current_password,
+                new_password: c.new_password,
+            },
+        ))
+        .await?;
+    Ok(Json(a.into_inner().try_into()?))
+}
+
+/// Forgot the password: a one-time token (valid 1 hour) goes to the account's email through the
+/// notifier. The answer is the same whether or not the email has an account.
+#[utoipa::path(post, path = "/v1/password-resets", security(()), request_body = PasswordResetRequest,
+    responses((status = 202, body = Accepted)))]
+async fn request_password_reset(
+    State(s): State<AppState>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let r: PasswordResetRequest = body(&raw)?;
+    s.registration
+        .clone()
+        .request_password_reset(reg::RequestPasswordResetRequest { email: r.email })
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            detail: "if an open account has this email, a reset token is on its way to it; it works once, for 1 hour".into(),
+        }),
+    )
+        .into_response())
+}
+
+/// Set a new password with a reset token. Every session of the account ends, and a lock after
+/// failed logins lifts (a compromise lock stays until operations lift it, A1).
+#[utoipa::path(post, path = "/v1/password-resets/confirm", security(()), request_body = PasswordReset,
+    responses((status = 200, body = Account),
+        (status = 401, body = Problem, description = "the token is unknown, used or expired")))]
+async fn reset_password(
+    State(s): State<AppState>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<Account>> {
+    let r: PasswordReset = body(&raw)?;
+    let a = s
+        .registration
+        .clone()
+        .reset_password(reg::ResetPasswordRequest {
+            token: r.token,
+            new_password: r.new_password,
+        })
+        .await?;
+    Ok(Json(a.into_inner().try_into()?))
+}
+
+/// Operations: lift an account's lock (failed logins, or a compromise once dealt with, A1).
+#[utoipa::path(post, path = "/v1/ops/accounts/unlock", request_body = Unlock,
+    security(("bearer" = ["ops"])),
+    responses((status = 200, body = Account),
+        (status = 403, body = Problem, description = "not operations"),
+        (status = 404, body = Problem, description = "no such account")))]
+async fn unlock_account(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> ApiResult<Json<Account>> {
+    let u: Unlock = body(&raw)?;
+    let a = s
+        .registration
+        .clone()
+        .unlock_account(grpc(
+            &headers,
+            reg::UnlockAccountRequest {
+                account_id: u.account_id,
+                email: u.email,
+            },
+        ))
+        .await?;
+    Ok(Json(a.into_inner().try_into()?))
+}
+
 /// Register the caller's organisation (K1–K4, responsible persons A2).
-#[utoipa::path(post, path = "/v1/organisations", request_body = NewOrganisation, responses(
+#[utoipa::path(post, path = "/v1/organisations", security(("bearer" = ["org"])), request_body = NewOrganisation, responses(
     (status = 201, body = Organisation), (status = 422, body = Problem, description = "A2, E1")))]
 async fn register_organisation(
     State(s): State<AppState>,
@@ -150,7 +290,7 @@ async fn register_organisation(
 }
 
 /// An organisation: its own account, or a bureau of its jurisdiction.
-#[utoipa::path(get, path = "/v1/organisations/{id}", params(("id" = String, Path)), responses((status = 200, body = Organisation)))]
+#[utoipa::path(get, path = "/v1/organisations/{id}", security(("bearer" = ["org", "bureau", "mhlw", "ops"])), params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")), responses((status = 200, body = Organisation)))]
 async fn get_organisation(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -165,7 +305,7 @@ async fn get_organisation(
 }
 
 /// SK7: a new version of the mandatory information; ongoing conversations are told.
-#[utoipa::path(put, path = "/v1/organisations/{id}/mandatory-info", request_body = MandatoryInfo, params(("id" = String, Path)),
+#[utoipa::path(put, path = "/v1/organisations/{id}/mandatory-info", security(("bearer" = ["org"])), request_body = MandatoryInfo, params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")),
     responses((status = 200, body = Organisation)))]
 async fn update_mandatory_info(
     State(s): State<AppState>,
@@ -189,12 +329,15 @@ async fn update_mandatory_info(
 }
 
 /// The organisation's enrolments in S-JOB and S-SEEKER, with their validity (D8).
-#[utoipa::path(get, path = "/v1/organisations/{id}/enrolments", params(("id" = String, Path)), responses((status = 200, body = Vec<Enrolment>)))]
+/// At most two (one per service): one page, never a `next_page_token`.
+#[utoipa::path(get, path = "/v1/organisations/{id}/enrolments", params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Enrolment>)))]
 async fn enrolments(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<Enrolment>>> {
+) -> ApiResult<Json<Page<Enrolment>>> {
     let e = s
         .registration
         .clone()
@@ -205,17 +348,19 @@ async fn enrolments(
             },
         ))
         .await?;
-    Ok(Json(
-        e.into_inner()
+    Ok(Json(Page {
+        items: e
+            .into_inner()
             .enrolments
             .into_iter()
             .map(Enrolment::try_from)
             .collect::<ApiResult<_>>()?,
-    ))
+        next_page_token: None,
+    }))
 }
 
 /// AP5/D2: the bureau sent its application email address.
-#[utoipa::path(post, path = "/v1/organisations/{id}/bureau-email", params(("id" = String, Path)), responses((status = 200, body = Organisation)))]
+#[utoipa::path(post, path = "/v1/organisations/{id}/bureau-email", security(("bearer" = ["bureau", "mhlw"])), params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")), responses((status = 200, body = Organisation)))]
 async fn bureau_email_sent(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -235,30 +380,38 @@ async fn bureau_email_sent(
 }
 
 /// D2: organisations whose bureau email is overdue (a bureau sees its own).
-#[utoipa::path(get, path = "/v1/bureau/overdue-emails", responses((status = 200, body = Vec<Organisation>)))]
+#[utoipa::path(get, path = "/v1/bureau/overdue-emails", params(OverdueQuery),
+    security(("bearer" = ["bureau", "mhlw", "ops"])),
+    responses((status = 200, body = Page<Organisation>)))]
 async fn overdue_emails(
     State(s): State<AppState>,
     headers: HeaderMap,
-) -> ApiResult<Json<Vec<Organisation>>> {
+    Query(q): Query<OverdueQuery>,
+) -> ApiResult<Json<Page<Organisation>>> {
     let r = s
         .registration
         .clone()
         .list_overdue_bureau_emails(grpc(
             &headers,
-            reg::ListOverdueBureauEmailsRequest::default(),
+            reg::ListOverdueBureauEmailsRequest {
+                bureau_code: q.bureau_code.clone().unwrap_or_default(),
+                page: page(q.page_size, &q.page_token),
+            },
         ))
-        .await?;
-    Ok(Json(
-        r.into_inner()
+        .await?
+        .into_inner();
+    Ok(Json(Page {
+        items: r
             .organisations
             .into_iter()
             .map(Organisation::try_from)
             .collect::<ApiResult<_>>()?,
-    ))
+        next_page_token: next(r.next_page_token),
+    }))
 }
 
 /// Register an application (AP1); eligibility is checked (E1–E8) and the D1 deadline set.
-#[utoipa::path(post, path = "/v1/applications", request_body = NewApplication, responses(
+#[utoipa::path(post, path = "/v1/applications", security(("bearer" = ["org"])), request_body = NewApplication, responses(
     (status = 201, body = Application), (status = 422, body = Problem, description = "refused by a rule: E1, E2, E3, E5, E8")))]
 async fn create_application(
     State(s): State<AppState>,
@@ -276,18 +429,20 @@ async fn create_application(
 }
 
 /// Applications: an organisation sees its own, a bureau those under its jurisdiction.
-#[utoipa::path(get, path = "/v1/applications", params(Paging), responses((status = 200, body = Page<Application>)))]
+#[utoipa::path(get, path = "/v1/applications", params(ApplicationsQuery),
+    security(("bearer" = ["org", "bureau", "mhlw", "ops"])),
+    responses((status = 200, body = Page<Application>)))]
 async fn list_applications(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Query(p): Query<Paging>,
+    Query(p): Query<ApplicationsQuery>,
 ) -> ApiResult<Json<Page<Application>>> {
     let status = match p.status.as_deref() {
         None | Some("") => 0,
         Some(st) => status_in(st)?,
     };
     let req = reg::ListApplicationsRequest {
-        page: page(&p),
+        page: page(p.page_size, &p.page_token),
         status,
         ..Default::default()
     };
@@ -308,7 +463,7 @@ async fn list_applications(
 }
 
 /// One application with its status and D1 deadline.
-#[utoipa::path(get, path = "/v1/applications/{id}", params(("id" = String, Path)), responses((status = 200, body = Application)))]
+#[utoipa::path(get, path = "/v1/applications/{id}", security(("bearer" = ["org", "bureau", "mhlw", "ops"])), params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")), responses((status = 200, body = Application)))]
 async fn get_application(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -325,7 +480,7 @@ async fn get_application(
 }
 
 /// AP2: the application as a PDF with a field for the representative's name.
-#[utoipa::path(get, path = "/v1/applications/{id}/pdf", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/applications/{id}/pdf", security(("bearer" = ["org", "bureau", "mhlw", "ops"])), params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
 async fn application_pdf(
     State(s): State<AppState>,
@@ -350,7 +505,7 @@ async fn application_pdf(
 }
 
 /// AP4: the bureau records receipt of the signed PDF; refused after the D1 deadline.
-#[utoipa::path(post, path = "/v1/applications/{id}/submission", request_body = Submission, params(("id" = String, Path)), responses(
+#[utoipa::path(post, path = "/v1/applications/{id}/submission", security(("bearer" = ["bureau", "mhlw"])), request_body = Submission, params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")), responses(
     (status = 200, body = Application), (status = 403, body = Problem, description = "not the jurisdictional bureau (AP4)"),
     (status = 422, body = Problem, description = "D1: past the deadline")))]
 async fn record_submission(
@@ -379,7 +534,7 @@ async fn record_submission(
 }
 
 /// AP4: approve or reject; only an officer of the jurisdictional bureau.
-#[utoipa::path(post, path = "/v1/applications/{id}/decision", request_body = Decision, params(("id" = String, Path)), responses(
+#[utoipa::path(post, path = "/v1/applications/{id}/decision", security(("bearer" = ["bureau", "mhlw"])), request_body = Decision, params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")), responses(
     (status = 200, body = Application), (status = 403, body = Problem, description = "not the jurisdictional bureau (AP4)")))]
 async fn decide(
     State(s): State<AppState>,
@@ -405,14 +560,15 @@ async fn decide(
 }
 
 /// L1: the public organisation list (停止中 marked).
-#[utoipa::path(get, path = "/v1/public/organisations", params(Paging), responses((status = 200, body = Page<PublicOrganisation>)))]
+#[utoipa::path(get, path = "/v1/public/organisations", params(PublicQuery), security(()),
+    responses((status = 200, body = Page<PublicOrganisation>)))]
 async fn public_organisations(
     State(s): State<AppState>,
-    Query(p): Query<Paging>,
+    Query(p): Query<PublicQuery>,
 ) -> ApiResult<Json<Page<PublicOrganisation>>> {
     let req = reg::ListPublicOrganisationsRequest {
         prefecture_code: p.prefecture_code.clone().unwrap_or_default(),
-        page: page(&p),
+        page: page(p.page_size, &p.page_token),
     };
     let r = s
         .registration
@@ -439,7 +595,8 @@ async fn public_organisations(
 }
 
 /// L1: revoked organisations with their revocation dates.
-#[utoipa::path(get, path = "/v1/public/revoked-organisations", params(Paging), responses((status = 200, body = Page<RevokedOrganisation>)))]
+#[utoipa::path(get, path = "/v1/public/revoked-organisations", params(Paging), security(()),
+    responses((status = 200, body = Page<RevokedOrganisation>)))]
 async fn revoked_organisations(
     State(s): State<AppState>,
     Query(p): Query<Paging>,
@@ -447,7 +604,9 @@ async fn revoked_organisations(
     let r = s
         .registration
         .clone()
-        .list_revoked_organisations(reg::ListRevokedOrganisationsRequest { page: page(&p) })
+        .list_revoked_organisations(reg::ListRevokedOrganisationsRequest {
+            page: page(p.page_size, &p.page_token),
+        })
         .await?
         .into_inner();
     let items = r
@@ -471,6 +630,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_account))
         .routes(routes!(report_compromise))
         .routes(routes!(login, logout))
+        .routes(routes!(change_password))
+        .routes(routes!(request_password_reset))
+        .routes(routes!(reset_password))
+        .routes(routes!(unlock_account))
         .routes(routes!(register_organisation))
         .routes(routes!(get_organisation))
         .routes(routes!(update_mandatory_info))

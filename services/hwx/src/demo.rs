@@ -31,6 +31,8 @@ struct Org {
     address: &'static str,
     /// What happens to its S-JOB application: registered, submitted, approved, rejected.
     fate: &'static str,
+    /// Its use is revoked (SN2) after its approval: the revoked list (L1) and the E8 bar.
+    revoked: bool,
 }
 
 const ORGS: &[Org] = &[
@@ -43,6 +45,7 @@ const ORGS: &[Org] = &[
         prefecture: "13",
         address: "東京都千代田区丸の内2-4-1",
         fate: "approved",
+        revoked: false,
     },
     Org {
         email: "shien@furusato.example.jp",
@@ -53,6 +56,7 @@ const ORGS: &[Org] = &[
         prefecture: "01",
         address: "北海道札幌市中央区北1条西2-1",
         fate: "submitted",
+        revoked: false,
     },
     Org {
         email: "career@minato-u.example.ac.jp",
@@ -63,6 +67,7 @@ const ORGS: &[Org] = &[
         prefecture: "27",
         address: "大阪府大阪市港区築港3-1-1",
         fate: "registered",
+        revoked: false,
     },
     Org {
         email: "shokai@osaka-cci.example.or.jp",
@@ -73,6 +78,7 @@ const ORGS: &[Org] = &[
         prefecture: "27",
         address: "大阪府大阪市中央区本町橋2-8",
         fate: "rejected",
+        revoked: false,
     },
     Org {
         email: "info@hakata-jinzai.example.jp",
@@ -83,6 +89,7 @@ const ORGS: &[Org] = &[
         prefecture: "40",
         address: "福岡県福岡市博多区博多駅前3-2-1",
         fate: "approved",
+        revoked: true,
     },
 ];
 
@@ -129,6 +136,7 @@ async fn run(mut cfg: Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let clock = hwx_platform::clock::parse(&cfg.clock)?;
+    let today = clock.now_jst().date_naive();
     let outbox = Outbox::new(hwx_registration::SERVICE.name, clock.clone());
     // Its own registration service on a free port, beside any that runs already.
     if let Some(e) = cfg.services.get_mut(hwx_registration::SERVICE.name) {
@@ -180,17 +188,22 @@ async fn run(mut cfg: Config) -> Result<(), String> {
         for org in ORGS {
             seed_org(&mut c, org).await?;
         }
-        // One organisation revoked last year, for the revoked list (L1) and the E8 bar.
-        sqlx::query(
-            "UPDATE organisations SET revoked_on = (now() AT TIME ZONE 'Asia/Tokyo')::date - 400 WHERE name = '株式会社博多人材サービス'",
-        )
-        .execute(db.pool())
-        .await
-        .map_err(|e| e.to_string())?;
+        // One organisation revoked after its approval (today, by the service's clock: an
+        // approval after a revocation is refused, SN2), for the revoked list (L1) and the E8 bar.
+        for org in ORGS.iter().filter(|o| o.revoked) {
+            sqlx::query("UPDATE organisations SET revoked_on = $1 WHERE name = $2")
+                .bind(today)
+                .bind(org.name)
+                .execute(db.pool())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         // The revocation is announced like any other, so the job feed cuts the organisation off.
         let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
         let revoked: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-            "UPDATE enrolments SET status = 'revoked' WHERE organisation_id IN (SELECT id FROM organisations WHERE revoked_on IS NOT NULL)
+            "UPDATE enrolments SET status = 'revoked'
+              WHERE status IN ('active', 'suspended')
+                AND organisation_id IN (SELECT id FROM organisations WHERE revoked_on IS NOT NULL)
              RETURNING organisation_id, service",
         )
         .fetch_all(&mut *tx)
@@ -238,6 +251,23 @@ async fn run(mut cfg: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("{UPSTREAM}: {}", e.message()))?;
     }
+    let mut fates = Vec::new();
+    for org in ORGS {
+        let revoked: Option<chrono::NaiveDate> =
+            sqlx::query_scalar("SELECT revoked_on FROM organisations WHERE name = $1")
+                .bind(org.name)
+                .fetch_optional(db.pool())
+                .await
+                .map_err(|e| e.to_string())?
+                .flatten();
+        fates.push(match revoked {
+            Some(on) => format!(
+                "S-JOB application approved, then its use revoked on {on} (SN2; no new application before {}, E8)",
+                hwx_rules::deadline::reapply_from(on).map_err(|e| e.to_string())?
+            ),
+            None => format!("S-JOB application {}", org.fate),
+        });
+    }
     // Stopping flushes the outbox: the events of the demo data are on NATS before this returns.
     host.stop();
     svc.join().await;
@@ -248,10 +278,10 @@ async fn run(mut cfg: Config) -> Result<(), String> {
     for (email, bureau) in OFFICERS {
         println!("  bureau {bureau}             {email}");
     }
-    for org in ORGS {
+    for (org, fate) in ORGS.iter().zip(&fates) {
         println!(
-            "  organisation {:?}       {}  ({}, S-JOB application {})",
-            org.kind, org.email, org.name, org.fate
+            "  organisation {:?}       {}  ({}, {fate})",
+            org.kind, org.email, org.name
         );
     }
     Ok(())

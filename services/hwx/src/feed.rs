@@ -194,9 +194,11 @@ pub fn verify_reader(
     }
     // CSV, UTF-8 or Shift_JIS, a record at a time (quoted fields may span lines).
     let quotes = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let ends_with_newline = std::rc::Rc::new(std::cell::Cell::new(false));
     let counted = CountQuotes {
         inner: reader,
         quotes: quotes.clone(),
+        ends_with_newline: ends_with_newline.clone(),
     };
     let mut header: Option<Vec<String>> = None;
     let mut last_line = 0;
@@ -229,7 +231,19 @@ pub fn verify_reader(
     // Every quoted field opens and closes (a quote inside one is doubled): an odd count means the
     // file ends inside a field, a download cut short.
     if quotes.get() % 2 == 1 {
-        return Err(format!("line {last_line}: a quoted field never ends"));
+        return Err(format!(
+            "line {last_line}: a quoted field never ends: the download looks truncated"
+        ));
+    }
+    // Every record the feed writes ends with a line break: a file that does not ends inside its
+    // last record.
+    if !ends_with_newline.get() && header.is_some() {
+        report.failed.push((
+            last_line,
+            String::new(),
+            "the file ends inside a record (no line break after it): the download looks truncated"
+                .into(),
+        ));
     }
     if header.is_none() {
         return Err("empty file".into());
@@ -237,10 +251,12 @@ pub fn verify_reader(
     Ok(report)
 }
 
-/// Counts the `"` bytes read (a Shift_JIS character never contains one).
+/// Counts the `"` bytes read (a Shift_JIS character never contains one) and remembers whether
+/// the last byte was a line break.
 struct CountQuotes<R> {
     inner: R,
     quotes: std::rc::Rc<std::cell::Cell<u64>>,
+    ends_with_newline: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 impl<R: Read> Read for CountQuotes<R> {
@@ -248,12 +264,47 @@ impl<R: Read> Read for CountQuotes<R> {
         let n = self.inner.read(buf)?;
         let found = buf[..n].iter().filter(|b| **b == b'"').count() as u64;
         self.quotes.set(self.quotes.get() + found);
+        if n > 0 {
+            self.ends_with_newline.set(buf[n - 1] == b'\n');
+        }
         Ok(n)
     }
 }
 
-/// `hwx feed verify FILE [--key KEY]`.
-pub fn verify(file: &Path, key: Option<&str>) -> ExitCode {
+/// The X-Record-Count of a saved header dump (`curl -D`; the last response's, after redirects).
+fn count_from_headers(path: &Path) -> Result<u64, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines()
+        .rev()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("x-record-count"))
+        .find_map(|(_, v)| v.trim().parse::<u64>().ok())
+        .ok_or_else(|| {
+            format!(
+                "{}: no X-Record-Count header (save the snapshot's headers with curl -D)",
+                path.display()
+            )
+        })
+}
+
+/// `hwx feed verify FILE [--key KEY] [--expect-count N | --headers FILE]`.
+pub fn verify(
+    file: &Path,
+    key: Option<&str>,
+    expect_count: Option<u64>,
+    headers: Option<&Path>,
+) -> ExitCode {
+    let expected = match (expect_count, headers) {
+        (Some(n), _) => Some(n),
+        (None, Some(h)) => match count_from_headers(h) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                eprintln!("hwx feed verify: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, None) => None,
+    };
     let key = match key {
         None => None,
         Some(k) => {
@@ -287,7 +338,20 @@ pub fn verify(file: &Path, key: Option<&str>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut report = report;
     let total = report.ok + report.failed.len() as u64;
+    if let Some(n) = expected
+        && n != total
+    {
+        let why = if total < n {
+            format!(
+                "the download holds {n} records (X-Record-Count) but the file has {total}: it looks truncated"
+            )
+        } else {
+            format!("the download holds {n} records (X-Record-Count) but the file has {total}")
+        };
+        report.failed.push((0, String::new(), why));
+    }
     for (line, number, why) in report.failed.iter().take(20) {
         println!("FAIL line {line} {number}: {why}");
     }

@@ -59,6 +59,14 @@ enum FeedCommand {
         /// The public key: a file saved from GET /v1/feed/signing-key, or its 64 hex digits.
         #[arg(long)]
         key: Option<String>,
+        /// How many records the whole download holds (its X-Record-Count header): fewer or more
+        /// in the file fails, so a download cut short at a line boundary is caught.
+        #[arg(long, value_name = "N")]
+        expect_count: Option<u64>,
+        /// The response headers saved with the download (`curl -D headers.txt`): their
+        /// X-Record-Count is the expected count.
+        #[arg(long, value_name = "FILE", conflicts_with = "expect_count")]
+        headers: Option<std::path::PathBuf>,
     },
 }
 
@@ -110,9 +118,12 @@ fn main() -> ExitCode {
         Command::Migrate { target } => serve::migrate(&target),
         Command::Config => serve::config(),
         Command::Services { json } => serve::services(json),
-        Command::Feed(FeedCommand::Verify { file, key }) => {
-            hwx::feed::verify(&file, key.as_deref())
-        }
+        Command::Feed(FeedCommand::Verify {
+            file,
+            key,
+            expect_count,
+            headers,
+        }) => hwx::feed::verify(&file, key.as_deref(), expect_count, headers.as_deref()),
         Command::Demo(DemoCommand::Seed) => hwx::demo::seed(),
         Command::Demo(DemoCommand::Postings {
             count,

@@ -108,6 +108,8 @@ impl Access {
                 detail: detail.to_owned(),
                 records,
                 at: self.clock.now(),
+                // The log numbers it.
+                id: 0,
             },
         )
         .await

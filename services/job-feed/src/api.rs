@@ -83,6 +83,7 @@ impl JobFeed {
                     ingest.start_snapshot(s.snapshot_id).await.map_err(invalid)?
                 }
                 Some(ingest_request::Item::Posting(p)) => ingest.push(&p).await?,
+                Some(ingest_request::Item::Malformed(m)) => ingest.malformed(m.message),
                 Some(ingest_request::Item::SnapshotEnd(e)) => {
                     ingest.end_snapshot(e.count).map_err(invalid)?
                 }
@@ -227,13 +228,32 @@ impl JobFeed {
                 "an organisation sees its own access log only",
             ));
         }
-        let limit = if req.limit == 0 {
-            100
-        } else {
-            i64::from(req.limit).clamp(1, 1000)
+        let limit = match req.limit {
+            0 => 100,
+            n @ 1..=1000 => i64::from(n),
+            n => {
+                return Err(ServiceError::invalid(format!(
+                    "page_size {n}: 1 to 1000 (100 when left out)"
+                )));
+            }
         };
-        let reads = store::reads(&self.store.db, org, limit).await?;
+        let before = match req.page_token.trim() {
+            "" => None,
+            t => Some(
+                t.parse::<i64>()
+                    .map_err(|_| ServiceError::invalid("page_token is not one this log gave"))?,
+            ),
+        };
+        // One row past the page says whether an older page exists.
+        let mut reads = store::reads(&self.store.db, org, limit + 1, before).await?;
+        let next_page_token = if reads.len() as i64 > limit {
+            reads.truncate(limit as usize);
+            reads.last().map(|r| r.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
         Ok(Response::new(ListAccessLogResponse {
+            next_page_token,
             entries: reads
                 .into_iter()
                 .map(|r| AccessLogEntry {
@@ -359,7 +379,7 @@ impl JobFeed {
                 &caller,
                 org,
                 "snapshot",
-                &format!("format={};{}", format.as_str_name(), filter.describe()),
+                &format!("format={};{}", format_word(format), filter.describe()),
                 0,
             )
             .await?;
@@ -440,5 +460,15 @@ impl JobFeedService for JobFeed {
         request: Request<ListAccessLogRequest>,
     ) -> Reply<ListAccessLogResponse> {
         Ok(self.do_list_access_log(request).await?)
+    }
+}
+
+/// A snapshot format as the API names it (docs/API.md: wire words, never the proto's names).
+fn format_word(format: SnapshotFormat) -> &'static str {
+    match format {
+        SnapshotFormat::Unspecified => "grpc",
+        SnapshotFormat::Csv => "csv",
+        SnapshotFormat::CsvShiftJis => "csv_shift_jis",
+        SnapshotFormat::Ndjson => "ndjson",
     }
 }

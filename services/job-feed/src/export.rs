@@ -58,8 +58,10 @@ impl Filter {
             self.occupation_prefix,
             self.industries.join(","),
             self.employment_types.join(","),
+            // JST like the rest of the API, to the microsecond: two filters apart by less than a
+            // second are two filters (the ETag).
             self.updated_since
-                .map(|t| t.to_rfc3339())
+                .map(|t| hwx_rules::jst::to_jst(&t).to_rfc3339())
                 .unwrap_or_default()
         )
     }
@@ -132,8 +134,9 @@ impl Sink<'_> {
     }
 }
 
-/// Export into `tx`. The first chunk carries the cursor (for an ETag before any row), the last one
-/// the cursor again, the record count and `last`.
+/// Export into `tx`. The first chunk carries the cursor (for an ETag before any row) and the count
+/// the snapshot will hold (for a header a client checks its file against), the last one the
+/// cursor again, the record count and `last`.
 pub async fn export(
     db: &hwx_platform::db::Database,
     access: &crate::access::Access,
@@ -180,16 +183,26 @@ async fn export_in(
         .bind(organisation)
         .fetch_one(&mut *conn)
         .await?;
-    let mut first = sink.take();
-    first.cursor = cursor.to_string();
-    first.version_tag = format!("{cursor}.{adds}.{}", &digest[..digest.len().min(12)]);
-    sink.send(first).await?;
-
     let industries: Vec<String> = filter
         .industries
         .iter()
         .map(|i| format!("{}%", i.replace(['%', '_'], "")))
         .collect();
+    let expected: i64 = sqlx::query_scalar(store::sql::SNAPSHOT_COUNT)
+        .bind(organisation)
+        .bind(&filter.prefectures)
+        .bind(&filter.occupation_prefix)
+        .bind(&industries)
+        .bind(&filter.employment_types)
+        .bind(filter.updated_since)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut first = sink.take();
+    first.cursor = cursor.to_string();
+    first.records = expected;
+    first.version_tag = format!("{cursor}.{adds}.{}", &digest[..digest.len().min(12)]);
+    sink.send(first).await?;
+
     // Most organisations add nothing (J8): then a row needs no look into `additions`.
     let declare = if adds > 0 {
         store::sql::SNAPSHOT_WITH_ADDITIONS

@@ -99,8 +99,9 @@ pub mod sql {
         LOG_READ = "INSERT INTO access_log (organisation_id, account_id, action, detail, records, at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
         LOG_COUNT = "UPDATE access_log SET records = $2 WHERE id = $1";
-        READS = "SELECT organisation_id, account_id, action, detail, records, at FROM access_log
-          WHERE organisation_id = $1 ORDER BY id DESC LIMIT $2";
+        /// Newest first, a page at a time: `$3` is the last ID of the previous page.
+        READS = "SELECT organisation_id, account_id, action, detail, records, at, id FROM access_log
+          WHERE organisation_id = $1 AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $2";
         ENROLMENT = "SELECT status, valid_from, valid_until FROM enrolments WHERE organisation_id = $1";
         /// An older announcement (a redelivery after a newer one) changes nothing.
         RECORD_ENROLMENT = "INSERT INTO enrolments (organisation_id, status, valid_from, valid_until, changed_at)
@@ -143,6 +144,9 @@ pub mod sql {
                LEFT JOIN additions a ON a.organisation_id = $1 AND a.posting_number = p.posting_number",
             snapshot_filter!()
         );
+        /// How many postings a snapshot will hold, counted in its own database snapshot, so a
+        /// download can say up front how many records a whole file has.
+        SNAPSHOT_COUNT = concat!("SELECT count(*) FROM postings p", snapshot_filter!());
         /// A snapshot, for a caller without (most): no row needs a look into `additions`.
         SNAPSHOT = concat!(
             "DECLARE snapshot NO SCROLL CURSOR FOR SELECT ", served_columns_alone!(), " FROM postings p",
@@ -353,6 +357,9 @@ struct Snapshot {
     end: Option<i64>,
     /// Postings at or below this position that the snapshot does not hold are withdrawn.
     start: i64,
+    /// Records that were not postings: which postings they were is unknown, so nothing is
+    /// withdrawn.
+    malformed: i64,
     seen: HashSet<u64>,
 }
 
@@ -386,7 +393,7 @@ impl Ingest {
     /// Full-snapshot mode: must come before any posting.
     pub async fn start_snapshot(&mut self, id: String) -> Result<(), String> {
         if self.index > 0 || self.snapshot.is_some() {
-            return Err("snapshot_start must be the first message of the stream".into());
+            return Err("a snapshot starts with its first message (gRPC snapshot_start); this one came later".into());
         }
         let mut tx = self
             .store
@@ -403,6 +410,7 @@ impl Ingest {
             received: 0,
             end: None,
             start,
+            malformed: 0,
             seen: HashSet::new(),
         });
         Ok(())
@@ -411,12 +419,30 @@ impl Ingest {
     /// The snapshot's last message: how many postings it sent.
     pub fn end_snapshot(&mut self, count: i64) -> Result<(), String> {
         match &mut self.snapshot {
-            None => Err("snapshot_end without snapshot_start".into()),
-            Some(s) if s.end.is_some() => Err("snapshot_end twice".into()),
+            None => Err("the snapshot was closed (gRPC snapshot_end) without being started (snapshot_start)".into()),
+            Some(s) if s.end.is_some() => Err("the snapshot was closed twice (gRPC snapshot_end)".into()),
             Some(s) => {
                 s.end = Some(count);
                 Ok(())
             }
+        }
+    }
+
+    /// A record the sender could not read: refused, with the sender's reason.
+    pub fn malformed(&mut self, message: String) {
+        self.index += 1;
+        if let Some(s) = &mut self.snapshot {
+            s.received += 1;
+            s.malformed += 1;
+        }
+        self.summary.refused += 1;
+        if self.summary.results.len() < MAX_RESULTS {
+            self.summary.results.push(pb::IngestResult {
+                index: self.index,
+                outcome: "refused".into(),
+                message,
+                ..Default::default()
+            });
         }
     }
 
@@ -601,6 +627,12 @@ impl Ingest {
     pub async fn finish(mut self) -> Result<pb::IngestSummary, FinishError> {
         self.flush().await?;
         if let Some(s) = self.snapshot.take() {
+            if s.malformed > 0 {
+                return Err(FinishError::Incomplete(format!(
+                    "{} records of the snapshot were not postings, so it may be incomplete: nothing was withdrawn (the postings received were stored)",
+                    s.malformed
+                )));
+            }
             match s.end {
                 Some(n) if n == s.received && s.received > 0 => self.withdraw_absent(s).await?,
                 Some(0) | None if s.received == 0 => {
@@ -611,13 +643,13 @@ impl Ingest {
                 }
                 Some(n) => {
                     return Err(FinishError::Incomplete(format!(
-                        "snapshot_end says {n} postings but {} arrived: the snapshot is incomplete, nothing was withdrawn (the postings received were stored)",
+                        "the snapshot announced {n} postings (HTTP count, gRPC snapshot_end) but {} arrived: it is incomplete, so nothing was withdrawn (the postings received were stored)",
                         s.received
                     )));
                 }
                 None => {
                     return Err(FinishError::Incomplete(
-                        "the snapshot ended without snapshot_end: nothing was withdrawn (the postings received were stored)".into(),
+                        "the snapshot was not closed (gRPC snapshot_end), so it may be incomplete: nothing was withdrawn (the postings received were stored)".into(),
                     ));
                 }
             }
@@ -811,6 +843,8 @@ pub struct Read {
     pub detail: String,
     pub records: i64,
     pub at: DateTime<Utc>,
+    /// Its position in the log (page tokens).
+    pub id: i64,
 }
 
 /// Record a read; returns the entry's id so a long read can record its count at the end.
@@ -841,10 +875,12 @@ pub async fn reads(
     db: &Database,
     organisation: Uuid,
     limit: i64,
+    before: Option<i64>,
 ) -> Result<Vec<Read>, sqlx::Error> {
     let rows = sqlx::query(sql::READS)
         .bind(organisation)
         .bind(limit)
+        .bind(before)
         .fetch_all(db.pool())
         .await?;
     rows.iter()
@@ -856,6 +892,7 @@ pub async fn reads(
                 detail: r.try_get(3)?,
                 records: r.try_get(4)?,
                 at: r.try_get(5)?,
+                id: r.try_get(6)?,
             })
         })
         .collect()

@@ -114,6 +114,19 @@ fn locked_for_good() -> DateTime<Utc> {
 }
 
 const COMPROMISE: &str = "compromise reported";
+
+/// Reset tokens one account may hold unused at once.
+const MAX_OPEN_RESETS: i64 = 3;
+
+fn check_new_password(password: &str) -> Result<(), ServiceError> {
+    if password.chars().count() < auth::MIN_PASSWORD_LEN {
+        return Err(ServiceError::invalid(format!(
+            "new_password: at least {} characters",
+            auth::MIN_PASSWORD_LEN
+        )));
+    }
+    Ok(())
+}
 const FAILED_LOGINS: &str = "failed logins";
 
 /// The handlers, in the service's own error type: `?` works on database and rule errors alike.
@@ -200,11 +213,11 @@ impl Registration {
         };
         if let Some(until) = account.locked_until.filter(|t| *t > now) {
             let msg = if account.locked_reason.as_deref() == Some(COMPROMISE) {
-                "the account is locked after a reported compromise: contact operations".to_owned()
+                "the account is locked after a reported compromise: operations unlock it once it is dealt with (ask them to)".to_owned()
             } else {
                 format!(
-                    "the account is locked after repeated failed logins until {}",
-                    hwx_rules::jst::to_jst(&until).to_rfc3339()
+                    "the account is locked after repeated failed logins until {}; reset the password to unlock it now (POST /v1/password-resets), or ask operations",
+                    hwx_rules::jst::text(&until)
                 )
             };
             return Err(ServiceError::unauthenticated(msg).with_rule(RuleId::A1));
@@ -287,6 +300,138 @@ impl Registration {
         events::account_locked(&self.outbox, &mut tx, id, &req.reason, true).await?;
         tx.commit().await?;
         Ok(Response::new(convert::account(&account, now)))
+    }
+
+    async fn do_change_password(
+        &self,
+        request: Request<ChangePasswordRequest>,
+    ) -> Result<Response<Account>, ServiceError> {
+        let caller = self.caller(&request).await?;
+        let token = hwx_platform::auth::bearer(&request);
+        let req = request.into_inner();
+        check_new_password(&req.new_password)?;
+        let account = self
+            .store
+            .account(caller.account_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("the account no longer exists"))?;
+        if !auth::verify_password(req.current_password, account.password_hash.clone()).await {
+            return Err(ServiceError::forbidden(
+                "current_password: this is not the account's password",
+            ));
+        }
+        let hash = auth::hash_password(req.new_password).await?;
+        let mut tx = self.store.begin().await?;
+        let account = Store::set_password(&mut tx, caller.account_id, &hash, false)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("the account is closed"))?;
+        // Whoever else holds a session of this account is logged out; the caller stays.
+        let keep = token.as_deref().map(auth::token_hash).unwrap_or_default();
+        Store::revoke_other_sessions(&mut tx, account.id, &keep).await?;
+        events::password_changed(&self.outbox, &mut tx, account.id, "change").await?;
+        tx.commit().await?;
+        Ok(Response::new(convert::account(&account, self.now())))
+    }
+
+    async fn do_request_password_reset(
+        &self,
+        request: Request<RequestPasswordResetRequest>,
+    ) -> Result<Response<RequestPasswordResetResponse>, ServiceError> {
+        let email = request.into_inner().email.trim().to_lowercase();
+        // The same answer whether or not the email has an account: it tells nobody which do.
+        let Some(account) = self.store.open_account(&email).await? else {
+            return Ok(Response::new(RequestPasswordResetResponse {}));
+        };
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        // A bound on what one mailbox receives: a flood of requests sends a few tokens.
+        if Store::open_password_resets(&mut tx, account.id, now).await? >= MAX_OPEN_RESETS {
+            return Ok(Response::new(RequestPasswordResetResponse {}));
+        }
+        let (token, token_hash) = auth::new_token();
+        let expires = now + auth::RESET_TTL;
+        Store::insert_password_reset(&mut tx, &token_hash, account.id, expires).await?;
+        let notice = ev::NoticeRequested {
+            meta: None,
+            account_id: account.id.to_string(),
+            to: account.email.clone(),
+            subject: "HWX: reset your password".into(),
+            body: format!(
+                "A password reset was asked for the HWX account {email}. The one-time token below \
+                 works once, until {until}:\n\n{token}\n\nSend it with a new password to \
+                 POST /v1/password-resets/confirm. If you did not ask, ignore this message: the \
+                 password stays as it is.",
+                until = hwx_rules::jst::text(&expires)
+            ),
+        };
+        self.outbox.stage(&mut tx, notice).await?;
+        tx.commit().await?;
+        Ok(Response::new(RequestPasswordResetResponse {}))
+    }
+
+    async fn do_reset_password(
+        &self,
+        request: Request<ResetPasswordRequest>,
+    ) -> Result<Response<Account>, ServiceError> {
+        let req = request.into_inner();
+        check_new_password(&req.new_password)?;
+        let now = self.now();
+        let hash = auth::hash_password(req.new_password).await?;
+        let mut tx = self.store.begin().await?;
+        let account_id = Store::use_password_reset(&mut tx, &auth::token_hash(req.token.trim()), now)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::unauthenticated(
+                    "the reset token is unknown, used or expired: ask for a new one (POST /v1/password-resets)",
+                )
+            })?;
+        let account = Store::set_password(&mut tx, account_id, &hash, true)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("the account is closed"))?;
+        Store::revoke_sessions(&mut tx, account.id).await?;
+        events::password_changed(&self.outbox, &mut tx, account.id, "reset").await?;
+        tx.commit().await?;
+        Ok(Response::new(convert::account(&account, now)))
+    }
+
+    async fn do_unlock_account(
+        &self,
+        request: Request<UnlockAccountRequest>,
+    ) -> Result<Response<Account>, ServiceError> {
+        let caller = self.caller(&request).await?;
+        caller.require(&[Role::Ops])?;
+        let req = request.into_inner();
+        let id = match (req.account_id.trim(), req.email.trim()) {
+            ("", "") => {
+                return Err(ServiceError::invalid(
+                    "name the account: account_id or email",
+                ));
+            }
+            ("", email) => {
+                self.store
+                    .open_account(&email.to_lowercase())
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found(format!("no open account {email}")))?
+                    .id
+            }
+            (id, _) => uuid(id, "account_id")?,
+        };
+        let mut tx = self.store.begin().await?;
+        let account = Store::unlock_account(&mut tx, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(format!("no account {id}")))?;
+        self.outbox
+            .stage(
+                &mut tx,
+                ev::AccountUnlocked {
+                    meta: None,
+                    account_id: id.to_string(),
+                    unlocked_by: caller.account_id.to_string(),
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Response::new(convert::account(&account, self.now())))
     }
 
     async fn do_register_organisation(
@@ -403,10 +548,31 @@ impl Registration {
         let id = uuid(&req.organisation_id, "organisation_id")?;
         caller.require(&[Role::Org])?;
         caller.own_organisation(id)?;
-        let info = convert::mandatory_in(
-            req.mandatory_info
-                .ok_or_else(|| ServiceError::invalid("mandatory_info is required"))?,
-        );
+        let given = req
+            .mandatory_info
+            .ok_or_else(|| ServiceError::invalid("mandatory_info is required"))?;
+        // A new version replaces the old one whole: one with items left out would blank them,
+        // and the first guidance could no longer carry them (SK7).
+        let missing =
+            hwx_rules::seeker::missing_mandatory_info(&hwx_rules::seeker::MandatoryInfo {
+                placement_record: Some(given.placement_record.clone()),
+                occupations: given.occupations.clone(),
+                industries: given.industries.clone(),
+                regions: given.regions.clone(),
+                seeker_fees: Some(given.seeker_fees.clone()),
+                pi_manager_name: Some(given.pi_manager_name.clone()),
+                pi_manager_contact: Some(given.pi_manager_contact.clone()),
+            });
+        if !missing.is_empty() {
+            return Err(ServiceError::refused(
+                RuleId::SK7,
+                format!(
+                    "the mandatory information replaces the previous version whole, and these items are missing or empty: {}",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        let info = convert::mandatory_in(given);
         let mut tx = self.store.begin().await?;
         // Versions are serialised per organisation by the row lock.
         Store::lock_organisation(&mut tx, id)
@@ -529,12 +695,12 @@ impl Registration {
                 _ => return Err(ServiceError::forbidden("not allowed for this role")),
             };
         let status = RuleStatus::from_proto_opt(req.status)?;
-        let rows = self
+        let mut rows = self
             .store
-            .applications(org, bureau.as_deref(), status, size, offset)
+            .applications(org, bureau.as_deref(), status, size + 1, offset)
             .await?;
+        let next_page_token = convert::next_token(offset, size, &mut rows);
         let applications: Vec<Application> = rows.iter().map(convert::application).collect();
-        let next_page_token = convert::next_token(offset, size, applications.len());
         Ok(Response::new(ListApplicationsResponse {
             applications,
             next_page_token,
@@ -589,7 +755,8 @@ impl Registration {
         let title = format!("ハローワーク求人・求職情報提供サービス {kind}書");
         Ok(Response::new(ApplicationPdf {
             filename: format!("hwx-application-{}.pdf", app.id),
-            pdf: pdf::application_form(&title, &fields),
+            pdf: pdf::application_form(&title, &fields)
+                .map_err(|e| ServiceError::internal(e.to_string()))?,
         }))
     }
 
@@ -649,10 +816,18 @@ impl Registration {
                 )
                 .await?;
             } else {
-                let org = Store::organisation(&mut tx, org_id)
+                // Locked: a revocation or suspension racing this decision waits for it, or wins.
+                let org = Store::lock_organisation(&mut tx, org_id)
                     .await?
                     .ok_or_else(|| ServiceError::not_found(format!("no organisation {org_id}")))?;
-                access::approval_allowed(Store::lock_enrolment(&mut tx, org_id, service).await?)?;
+                let standing = access::Standing {
+                    revoked_on: org.revoked_on,
+                    suspended: org.suspended,
+                };
+                access::approval_allowed(
+                    Store::lock_enrolment(&mut tx, org_id, service).await?,
+                    standing,
+                )?;
                 let months = u32::try_from(req.validity_months).ok().filter(|m| *m > 0);
                 let until = deadline::validity_end(today, months, org.licence_expiry)?;
                 Store::activate_enrolment(&mut tx, org_id, service, today, until).await?;
@@ -711,15 +886,18 @@ impl Registration {
             _ => (!request.get_ref().bureau_code.is_empty())
                 .then(|| request.get_ref().bureau_code.clone()),
         };
-        let rows = self
+        let (size, offset) = convert::page(request.get_ref().page.as_ref())?;
+        let mut rows = self
             .store
-            .overdue_bureau_emails(self.today(), bureau.as_deref())
+            .overdue_bureau_emails(self.today(), bureau.as_deref(), size + 1, offset)
             .await?;
+        let next_page_token = convert::next_token(offset, size, &mut rows);
         Ok(Response::new(ListOverdueBureauEmailsResponse {
             organisations: rows
                 .iter()
                 .map(|o| convert::organisation(o, None))
                 .collect(),
+            next_page_token,
         }))
     }
 
@@ -747,13 +925,13 @@ impl Registration {
         let req = request.into_inner();
         let (size, offset) = convert::page(req.page.as_ref())?;
         let prefecture = (!req.prefecture_code.is_empty()).then_some(req.prefecture_code);
-        let rows = self
+        let mut rows = self
             .store
-            .public_organisations(prefecture.as_deref(), size, offset)
+            .public_organisations(prefecture.as_deref(), size + 1, offset)
             .await?;
+        let next_page_token = convert::next_token(offset, size, &mut rows);
         let organisations: Vec<PublicOrganisation> =
             rows.into_iter().map(convert::public).collect();
-        let next_page_token = convert::next_token(offset, size, organisations.len());
         Ok(Response::new(ListPublicOrganisationsResponse {
             organisations,
             next_page_token,
@@ -766,7 +944,8 @@ impl Registration {
     ) -> Result<Response<ListRevokedOrganisationsResponse>, ServiceError> {
         let req = request.into_inner();
         let (size, offset) = convert::page(req.page.as_ref())?;
-        let rows = self.store.revoked_organisations(size, offset).await?;
+        let mut rows = self.store.revoked_organisations(size + 1, offset).await?;
+        let next_page_token = convert::next_token(offset, size, &mut rows);
         let organisations: Vec<RevokedOrganisation> = rows
             .into_iter()
             .map(|(name, licence_number, revoked_on)| RevokedOrganisation {
@@ -775,7 +954,6 @@ impl Registration {
                 revoked_on: convert::opt_date(revoked_on),
             })
             .collect();
-        let next_page_token = convert::next_token(offset, size, organisations.len());
         Ok(Response::new(ListRevokedOrganisationsResponse {
             organisations,
             next_page_token,
@@ -803,6 +981,10 @@ delegate! {
     logout => do_logout(LogoutRequest) -> LogoutResponse;
     authenticate => do_authenticate(AuthenticateRequest) -> hwx_proto::registration::v1::Caller;
     report_compromise => do_report_compromise(ReportCompromiseRequest) -> Account;
+    change_password => do_change_password(ChangePasswordRequest) -> Account;
+    request_password_reset => do_request_password_reset(RequestPasswordResetRequest) -> RequestPasswordResetResponse;
+    reset_password => do_reset_password(ResetPasswordRequest) -> Account;
+    unlock_account => do_unlock_account(UnlockAccountRequest) -> Account;
     register_organisation => do_register_organisation(RegisterOrganisationRequest) -> Organisation;
     get_organisation => do_get_organisation(GetOrganisationRequest) -> Organisation;
     update_mandatory_info => do_update_mandatory_info(UpdateMandatoryInfoRequest) -> Organisation;

@@ -13,6 +13,8 @@ use crate::store::Store;
 
 /// How long a session lasts.
 pub const SESSION_TTL: Duration = Duration::hours(12);
+/// How long a password-reset token works.
+pub const RESET_TTL: Duration = Duration::hours(1);
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 10;
 

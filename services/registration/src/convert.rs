@@ -152,10 +152,18 @@ pub fn public(o: PublicRow) -> pb::PublicOrganisation {
     }
 }
 
-/// Offset paging: the token is the offset of the next page.
+/// Offset paging: the token is the offset of the next page. `page_size` is 1–500 (0: the
+/// default, 50); anything else is refused rather than quietly changed (docs/API.md).
 pub fn page(p: Option<&common::PageRequest>) -> Result<(i64, i64), ServiceError> {
-    let size = p.map_or(50, |p| p.page_size).clamp(0, 500);
-    let size = if size == 0 { 50 } else { size };
+    let size = match p.map_or(0, |p| p.page_size) {
+        0 => 50,
+        n @ 1..=500 => n,
+        n => {
+            return Err(ServiceError::invalid(format!(
+                "page_size {n}: 1 to 500 (50 when left out)"
+            )));
+        }
+    };
     let offset = match p.map(|p| p.page_token.as_str()) {
         None | Some("") => 0,
         Some(t) => t
@@ -167,8 +175,11 @@ pub fn page(p: Option<&common::PageRequest>) -> Result<(i64, i64), ServiceError>
     Ok((i64::from(size), offset))
 }
 
-pub fn next_token(offset: i64, size: i64, got: usize) -> String {
-    if got as i64 == size {
+/// Rows are fetched one past the page (`size + 1`): the extra row, dropped here, says a next
+/// page exists, so the last page carries no token even when it is full.
+pub fn next_token<T>(offset: i64, size: i64, rows: &mut Vec<T>) -> String {
+    if rows.len() as i64 > size {
+        rows.truncate(size as usize);
         (offset + size).to_string()
     } else {
         String::new()

@@ -8,6 +8,9 @@
 //! | `org.mandatory_info_changed` | a new version of the SK7 information |
 //! | `enrolment.ended` | withdrawn, expired (D8), suspended or revoked: SK6e follows where data is held |
 //! | `account.locked` | failed logins, or a reported compromise (A1: ops are told) |
+//! | `account.unlocked` | operations lifted a lock |
+//! | `account.password_changed` | by the holder, or with a reset token |
+//! | `notice.requested` | a message for a person (a reset token): the notifier delivers it |
 
 use hwx_platform::codes::Code;
 use hwx_platform::events::Outbox;
@@ -58,6 +61,26 @@ pub async fn account_locked(
                 account_id: account_id.to_string(),
                 reason: reason.to_owned(),
                 compromise_reported,
+            },
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Stage `account.password_changed` (`via` is `change` or `reset`).
+pub async fn password_changed(
+    outbox: &Outbox,
+    tx: &mut PgConnection,
+    account_id: Uuid,
+    via: &str,
+) -> Result<(), sqlx::Error> {
+    outbox
+        .stage(
+            tx,
+            ev::AccountPasswordChanged {
+                meta: None,
+                account_id: account_id.to_string(),
+                via: via.to_owned(),
             },
         )
         .await

@@ -10,6 +10,7 @@ mod api;
 pub mod auth;
 mod convert;
 pub mod events;
+pub mod notify;
 pub mod pdf;
 pub mod store;
 
@@ -26,7 +27,10 @@ pub const SERVICE: ServiceSpec =
     ServiceSpec::grpc("registration", 50051, MIGRATIONS, |cx| Box::pin(build(cx)));
 
 /// Migrations, in order: the platform's outbox/inbox, then this service's tables.
-pub const MIGRATIONS: &[Migration] = hwx_platform::migrations![100 => "0100_registration"];
+pub const MIGRATIONS: &[Migration] = hwx_platform::migrations![
+    100 => "0100_registration",
+    101 => "0101_password_resets",
+];
 
 /// How often the sweeps run. Both are idempotent, so the hour only bounds how late after its day
 /// a registration disappears (AP3) or an enrolment ends (D8).
@@ -40,6 +44,7 @@ async fn build(cx: Context) -> Result<Parts, String> {
     let today = move || clock.now_jst().date_naive();
     let today_d8 = today.clone();
     Ok(Parts::grpc(RegistrationServiceServer::new(registration))
+        .consumer(notify::spec(), notify::LogNotifier)
         .sweep(Sweep::new(
             "ap3",
             SWEEP_EVERY,

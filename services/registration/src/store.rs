@@ -34,6 +34,22 @@ pub mod sql {
         REVOKE_SESSION = "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL";
         LOCK_ACCOUNT = "UPDATE accounts SET locked_until = $2, locked_reason = $3 WHERE id = $1 RETURNING *";
         REVOKE_SESSIONS = "UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL";
+        /// Every session of the account but the one making the change.
+        REVOKE_OTHER_SESSIONS = "UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL AND token_hash <> $2";
+        ACCOUNT = "SELECT * FROM accounts WHERE id = $1";
+        SET_PASSWORD = "UPDATE accounts SET password_hash = $2 WHERE id = $1 AND closed_on IS NULL RETURNING *";
+        /// A reset proves the holder has the mailbox: a lock for failed logins lifts, a
+        /// compromise lock does not (A1: operations lift it).
+        RESET_PASSWORD = "UPDATE accounts SET password_hash = $2, failed_logins = 0,
+               locked_until = CASE WHEN locked_reason = 'compromise reported' THEN locked_until ELSE NULL END,
+               locked_reason = CASE WHEN locked_reason = 'compromise reported' THEN locked_reason ELSE NULL END
+             WHERE id = $1 AND closed_on IS NULL RETURNING *";
+        UNLOCK_ACCOUNT = "UPDATE accounts SET locked_until = NULL, locked_reason = NULL, failed_logins = 0 WHERE id = $1 RETURNING *";
+        INSERT_PASSWORD_RESET = "INSERT INTO password_resets (token_hash, account_id, expires_at) VALUES ($1, $2, $3)";
+        /// Takes a reset token once: unused and unexpired, then marked used in the same statement.
+        USE_PASSWORD_RESET = "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id";
+        /// Resets still open for the account (a bound on how many one can ask for).
+        OPEN_PASSWORD_RESETS = "SELECT count(*) FROM password_resets WHERE account_id = $1 AND used_at IS NULL AND expires_at > $2";
 
         ORGANISATION = "SELECT * FROM organisations WHERE id = $1";
         LOCK_ORGANISATION = "SELECT * FROM organisations WHERE id = $1 FOR UPDATE";
@@ -53,7 +69,7 @@ pub mod sql {
         BUREAU_EMAIL_SENT = "UPDATE organisations SET bureau_email_sent_on = coalesce(bureau_email_sent_on, $2) WHERE id = $1";
         /// D2: due by the 3rd business day; overdue once that day has passed without the email.
         OVERDUE_BUREAU_EMAILS = "SELECT * FROM organisations WHERE bureau_email_sent_on IS NULL AND bureau_email_due < $1
-               AND ($2::text IS NULL OR prefecture_code = $2) ORDER BY bureau_email_due, id";
+               AND ($2::text IS NULL OR prefecture_code = $2) ORDER BY bureau_email_due, id LIMIT $3 OFFSET $4";
         /// L1: organisations enrolled in a service, 停止中 when suspended; the revoked are on the other list.
         PUBLIC_ORGANISATIONS = "SELECT o.name, o.address, o.licence_number, o.handles_subsidies, o.certifications,
                     bool_or(e.status = 'suspended') OR o.suspended AS suspended
@@ -436,6 +452,99 @@ impl Store {
         Ok(())
     }
 
+    /// End every session of the account except the one with `keep` (its token's hash).
+    pub async fn revoke_other_sessions(
+        tx: &mut PgConnection,
+        account: Uuid,
+        keep: &[u8],
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sql::REVOKE_OTHER_SESSIONS)
+            .bind(account)
+            .bind(keep)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn account(&self, id: Uuid) -> Result<Option<AccountRow>, sqlx::Error> {
+        let row = sqlx::query(sql::ACCOUNT)
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.as_ref().map(account_row).transpose()
+    }
+
+    /// A new password hash; `reset` also lifts a lock for failed logins.
+    pub async fn set_password(
+        tx: &mut PgConnection,
+        account: Uuid,
+        hash: &str,
+        reset: bool,
+    ) -> Result<Option<AccountRow>, sqlx::Error> {
+        let statement = if reset {
+            sql::RESET_PASSWORD
+        } else {
+            sql::SET_PASSWORD
+        };
+        let row = sqlx::query(statement)
+            .bind(account)
+            .bind(hash)
+            .fetch_optional(tx)
+            .await?;
+        row.as_ref().map(account_row).transpose()
+    }
+
+    pub async fn unlock_account(
+        tx: &mut PgConnection,
+        account: Uuid,
+    ) -> Result<Option<AccountRow>, sqlx::Error> {
+        let row = sqlx::query(sql::UNLOCK_ACCOUNT)
+            .bind(account)
+            .fetch_optional(tx)
+            .await?;
+        row.as_ref().map(account_row).transpose()
+    }
+
+    pub async fn open_password_resets(
+        tx: &mut PgConnection,
+        account: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(sql::OPEN_PASSWORD_RESETS)
+            .bind(account)
+            .bind(now)
+            .fetch_one(tx)
+            .await
+    }
+
+    pub async fn insert_password_reset(
+        tx: &mut PgConnection,
+        token_hash: &[u8],
+        account: Uuid,
+        expires: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sql::INSERT_PASSWORD_RESET)
+            .bind(token_hash)
+            .bind(account)
+            .bind(expires)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The account of a usable reset token, which is used up by this call.
+    pub async fn use_password_reset(
+        tx: &mut PgConnection,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, sqlx::Error> {
+        sqlx::query_scalar(sql::USE_PASSWORD_RESET)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(tx)
+            .await
+    }
+
     // Organisations (K1–K4, A2, SK7, D2, L1).
 
     pub async fn organisation(
@@ -556,10 +665,14 @@ impl Store {
         &self,
         today: NaiveDate,
         bureau: Option<&str>,
+        limit: i64,
+        offset: i64,
     ) -> Result<Vec<OrganisationRow>, sqlx::Error> {
         let rows = sqlx::query(sql::OVERDUE_BUREAU_EMAILS)
             .bind(today)
             .bind(bureau)
+            .bind(limit)
+            .bind(offset)
             .fetch_all(self.db.pool())
             .await?;
         rows.iter().map(organisation_row).collect()

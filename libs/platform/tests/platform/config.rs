@@ -165,3 +165,57 @@ fn services_come_from_the_binary_and_each_has_its_variables() {
     assert!(c.to_masked_toml().contains("[services.gateway]"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn metrics_endpoint_is_off_unless_an_address_is_set() {
+    let c = Config::load(None, env(&[]), SERVICES).unwrap();
+    assert_eq!(c.metrics_addr, None, "off by default");
+    assert!(
+        c.to_masked_toml().contains("metrics_addr = \"\"\n"),
+        "shown even when off: {}",
+        c.to_masked_toml()
+    );
+
+    let c = Config::load(None, env(&[("HWX_METRICS_ADDR", "0.0.0.0:9464")]), SERVICES).unwrap();
+    assert_eq!(c.metrics_addr.unwrap().to_string(), "0.0.0.0:9464");
+    assert!(
+        c.to_masked_toml()
+            .contains("metrics_addr = \"0.0.0.0:9464\"\n"),
+        "{}",
+        c.to_masked_toml()
+    );
+
+    let dir = std::env::temp_dir().join(format!("hwx-config-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hwx.toml");
+    std::fs::write(&file, "metrics_addr = \"127.0.0.1:9464\"\n").unwrap();
+    let c = Config::load(Some(&file), env(&[]), SERVICES).unwrap();
+    assert_eq!(c.metrics_addr.unwrap().to_string(), "127.0.0.1:9464");
+    let c = Config::load(Some(&file), env(&[("HWX_METRICS_ADDR", "")]), SERVICES).unwrap();
+    assert_eq!(
+        c.metrics_addr, None,
+        "an empty variable turns off what the file set"
+    );
+    let c = Config::load(
+        Some(&file),
+        env(&[("HWX_METRICS_ADDR", "[::]:9100")]),
+        SERVICES,
+    )
+    .unwrap();
+    assert_eq!(c.metrics_addr.unwrap().to_string(), "[::]:9100", "env wins");
+
+    std::fs::write(&file, "metrics_addr = \"\"\n").unwrap();
+    let c = Config::load(Some(&file), env(&[]), SERVICES).unwrap();
+    assert_eq!(c.metrics_addr, None, "what `hwx config` prints reads back");
+
+    std::fs::write(&file, "metrics_addr = \"9464\"\n").unwrap();
+    let e = Config::load(Some(&file), env(&[]), SERVICES).unwrap_err();
+    assert!(e.to_string().contains("metrics_addr"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+
+    let e = Config::load(None, env(&[("HWX_METRICS_ADDR", ":9464")]), SERVICES).unwrap_err();
+    assert!(
+        e.to_string().starts_with("HWX_METRICS_ADDR: \":9464\""),
+        "{e}"
+    );
+}

@@ -334,20 +334,32 @@ fn rp1_rp2_rp3_report_figures() {
 
 #[test]
 fn sn1_sn2_an_approval_never_lifts_a_sanction() {
-    assert!(access::approval_allowed(None).is_ok());
-    assert!(access::approval_allowed(Some(EnrolmentStatus::Active)).is_ok());
-    assert!(access::approval_allowed(Some(EnrolmentStatus::Withdrawn)).is_ok());
-    assert!(access::approval_allowed(Some(EnrolmentStatus::Expired)).is_ok());
-    assert_eq!(
-        access::approval_allowed(Some(EnrolmentStatus::Suspended))
+    let clear = access::Standing::default();
+    assert!(access::approval_allowed(None, clear).is_ok());
+    assert!(access::approval_allowed(Some(EnrolmentStatus::Active), clear).is_ok());
+    assert!(access::approval_allowed(Some(EnrolmentStatus::Withdrawn), clear).is_ok());
+    assert!(access::approval_allowed(Some(EnrolmentStatus::Expired), clear).is_ok());
+    let rule = |current, standing| {
+        access::approval_allowed(current, standing)
             .unwrap_err()
-            .rule(),
-        RuleId::SN1
-    );
-    assert_eq!(
-        access::approval_allowed(Some(EnrolmentStatus::Revoked))
-            .unwrap_err()
-            .rule(),
-        RuleId::SN2
-    );
+            .rule()
+    };
+    assert_eq!(rule(Some(EnrolmentStatus::Suspended), clear), RuleId::SN1);
+    assert_eq!(rule(Some(EnrolmentStatus::Revoked), clear), RuleId::SN2);
+    // The organisation's own standing covers the service it has no enrolment in yet.
+    let suspended = access::Standing {
+        suspended: true,
+        ..clear
+    };
+    assert_eq!(rule(None, suspended), RuleId::SN1);
+    let revoked = access::Standing {
+        revoked_on: Some(d("2025-10-28")),
+        suspended: false,
+    };
+    assert_eq!(rule(None, revoked), RuleId::SN2);
+    assert_eq!(rule(Some(EnrolmentStatus::Active), revoked), RuleId::SN2);
+    let message = access::approval_allowed(None, revoked)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("2028-10-28"), "{message}");
 }

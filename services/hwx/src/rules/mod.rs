@@ -38,6 +38,12 @@ pub enum RulesCommand {
     },
     /// List every rule ID of the terms with what it is about.
     Ids,
+    /// One rule in full: what it means and the passage of the terms it comes from
+    /// (docs/RULES.md; the gateway serves the same at GET /v1/rules/ID).
+    Show {
+        /// The rule's ID, as errors name it (D1, SK6c …).
+        id: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +76,7 @@ pub fn run(cmd: RulesCommand) -> ExitCode {
         RulesCommand::Ids => {
             print_ids(&mut BufWriter::new(stdout.lock())).map_err(|e| e.to_string())
         }
+        RulesCommand::Show { id } => show(&id, &mut BufWriter::new(stdout.lock())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +86,23 @@ pub fn run(cmd: RulesCommand) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn show(id: &str, out: &mut impl Write) -> Result<(), String> {
+    let entry = id
+        .trim()
+        .parse::<RuleId>()
+        .ok()
+        .and_then(hwx_rules::catalogue::entry)
+        .ok_or_else(|| format!("no rule {id:?}; `hwx rules ids` lists them"))?;
+    let quoted: String = entry.seed.lines().map(|l| format!("  > {l}\n")).collect();
+    writeln!(
+        out,
+        "{} — {}\n{}\n\n{}\n\n{quoted}  ({})",
+        entry.id, entry.title, entry.section, entry.meaning, entry.seed_ref
+    )
+    .and_then(|()| out.flush())
+    .map_err(|e| e.to_string())
 }
 
 fn print_ids(out: &mut impl Write) -> io::Result<()> {

@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed, and says where
 
+mod readme;
+mod reflection;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -284,7 +287,7 @@ fn calendar_refuses_years_outside_the_rules_c2() {
 fn help_explains_the_commands() {
     let out = hwx(&["rules", "--help"], b"");
     let text = String::from_utf8(out.stdout).unwrap();
-    for word in ["calendar", "eval", "ids"] {
+    for word in ["calendar", "eval", "ids", "show"] {
         assert!(text.contains(word), "{text}");
     }
     let ids = String::from_utf8(hwx(&["rules", "ids"], b"").stdout).unwrap();
@@ -293,6 +296,13 @@ fn help_explains_the_commands() {
             .any(|l| l.starts_with("SK6c") && l.contains("month after next")),
         "{ids}"
     );
+    // One rule from the catalogue: its meaning and the terms' own words.
+    let sk6c = String::from_utf8(hwx(&["rules", "show", "SK6c"], b"").stdout).unwrap();
+    assert!(sk6c.starts_with("SK6c — "), "{sk6c}");
+    assert!(sk6c.contains("  > "), "the seed is quoted: {sk6c}");
+    let unknown = hwx(&["rules", "show", "Z9"], b"");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("hwx rules ids"));
 }
 
 /// The golden file of README-style queries: `scripts/test` also runs it through a binary built

@@ -180,16 +180,26 @@ fn posting_line(i: u64) -> String {
 }
 
 fn verify(file: &std::path::Path, key: &std::path::Path) -> (i32, String) {
+    verify_with(file, key, &[])
+}
+
+fn verify_with(file: &std::path::Path, key: &std::path::Path, extra: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hwx"))
         .args(["feed", "verify"])
         .arg(file)
         .arg("--key")
         .arg(key)
+        .args(extra)
         .output()
         .unwrap();
+    // What it printed and what it complained of, together.
     (
         out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }
 
@@ -235,6 +245,50 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
         json!(["dispatch", "passive_smoking_measures"])
     );
     assert_eq!(results[1]["line"], 32);
+    // The body's own line and the column, not serde's "line 1".
+    let message = results[1]["message"].as_str().unwrap();
+    assert!(message.starts_with("line 32, column "), "{message}");
+    assert!(!message.contains("at line 1"), "{message}");
+    // An empty body says so, rather than "stored 0".
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings",
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.json()["detail"].as_str().unwrap().contains("no postings"));
+    // The wage nested and flat at once is refused; without a word on consent too.
+    let mut both: serde_json::Value = serde_json::from_str(&posting_line(40)).unwrap();
+    both["wage"] = json!({"type": "月給", "min_yen": 200000, "max_yen": 250000});
+    let mut silent: serde_json::Value = serde_json::from_str(&posting_line(41)).unwrap();
+    silent.as_object_mut().unwrap().remove("employer_consents");
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings",
+        &[("Authorization", &auth)],
+        &ndjson(&[both.to_string(), silent.to_string()]),
+    )
+    .await
+    .unwrap();
+    let sum = r.json();
+    assert_eq!(sum["refused"], 2, "{sum}");
+    assert!(
+        sum["results"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("both nested")
+    );
+    assert!(
+        sum["results"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("employer_consents")
+    );
     // A snapshot body with a malformed line is abandoned: nothing withdrawn.
     let r = request_raw(
         s.gateway,
@@ -281,6 +335,7 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     assert_eq!(csv.status, 200);
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
     let cursor = csv.header("x-feed-cursor").unwrap().to_owned();
+    assert_eq!(csv.header("x-record-count"), Some("30"));
     let etag = csv.header("etag").unwrap().to_owned();
     let text = String::from_utf8(csv.body.clone()).unwrap();
     assert_eq!(text.matches("\r\n").count(), 31, "header and 30 rows");
@@ -348,6 +403,26 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
         assert_eq!(code, 0, "{name}: {out}");
         assert!(out.contains("30 records: 30 verified, 0 failed"), "{out}");
     }
+    // A CSV cut short: at a line break only the expected count tells; inside a record, always.
+    let cut_at_row = &text[..text.trim_end().rfind("\r\n").unwrap() + 2];
+    let f = dir.join("cut-at-row.csv");
+    std::fs::write(&f, cut_at_row).unwrap();
+    let (code, out) = verify_with(&f, &key_file, &["--expect-count", "30"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("looks truncated"), "{out}");
+    let headers = dir.join("headers.txt");
+    std::fs::write(&headers, "HTTP/1.1 200 OK\r\nX-Record-Count: 30\r\n\r\n").unwrap();
+    let (code, out) = verify_with(
+        &dir.join("snapshot.csv"),
+        &key_file,
+        &["--headers", headers.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}");
+    let f = dir.join("cut-in-row.csv");
+    std::fs::write(&f, &csv.body[..csv.body.len() - 40]).unwrap();
+    let (code, out) = verify(&f, &key_file);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("truncated"), "{out}");
     // One character changed in one record: that record fails, by name.
     let tampered = text.replacen("業務全般", "業務全部", 1);
     let f = dir.join("tampered.csv");
@@ -384,6 +459,24 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("incomplete"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
+
+    // A record downloaded from the feed goes back to ingest as it is: the same content, unchanged.
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings",
+        &[("Authorization", &auth)],
+        &ndjson(&[nd_lines[0].to_owned()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        (r.json()["unchanged"].as_i64(), r.json()["refused"].as_i64()),
+        (Some(1), Some(0)),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
 
     // A J8 addition changes what this organisation downloads: a new ETag.
     let number = hwx_job_feed::generate::posting_number(0, 5);

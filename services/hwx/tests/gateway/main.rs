@@ -11,6 +11,8 @@ use hwx_platform::config::MaintenanceMode;
 use hwx_testkit::http::{Response, request};
 use serde_json::{Value, json};
 
+mod conventions;
+
 #[allow(missing_debug_implementations)] // holds running servers
 struct Stack {
     stack: hwx_testkit::Stack,
@@ -232,7 +234,12 @@ async fn e1_e3_e8_e7_ap4_d1_refusals_are_problems_with_the_rule() {
         )
         .await;
     assert_eq!(problem(&r), (422, Some("E1".into())));
-    assert_eq!(r.json()["type"], "https://hwx.jp/rules/E1");
+    // The type is the rule in the catalogue: following it explains the refusal.
+    assert_eq!(r.json()["type"], "/v1/rules/E1");
+    let rule = s.call("GET", "/v1/rules/E1", None, None).await;
+    assert_eq!(rule.status, 200);
+    assert_eq!(rule.json()["id"], "E1");
+    assert!(!rule.json()["seed"].as_str().unwrap().is_empty());
 
     let (t, org) = s
         .organisation("career@univ.example.ac.jp", "K3", Some("university"), "13")

@@ -149,11 +149,46 @@ async fn every_read_is_in_the_organisations_access_log() {
             jf::ListAccessLogRequest {
                 organisation_id: org_id.to_string(),
                 limit: 10,
+                page_token: String::new(),
             },
         ))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(seen.entries.len(), log.len());
+    assert!(seen.next_page_token.is_empty(), "one page holds it all");
+    // The formats are the API's words (docs/API.md API5), never the proto's names.
+    let format = log[0].detail.split(';').next().unwrap_or_default();
+    assert!(
+        format.starts_with("format=") && !format.chars().any(|c| c.is_ascii_uppercase()),
+        "{}",
+        log[0].detail
+    );
+    // Page by page, one entry each: the same entries, newest first, then no token.
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = f
+            .feed
+            .clone()
+            .list_access_log(authed(
+                &officer,
+                jf::ListAccessLogRequest {
+                    organisation_id: org_id.to_string(),
+                    limit: 1,
+                    page_token: token.clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        paged.extend(page.entries.into_iter().map(|e| (e.action, e.records)));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let all: Vec<(String, i64)> = log.iter().map(|e| (e.action.clone(), e.records)).collect();
+    assert_eq!(paged, all);
     f.stop().await;
 }

@@ -29,6 +29,134 @@ mod futures_lite_wait {
     }
 }
 
+/// The application PDF as poppler shows it, a reader with no Japanese fonts of its own: every
+/// font embedded (as CID TrueType), the expected text extractable, ink on the first page.
+/// Needs poppler-utils (`scripts/deps` installs it). Without it the check is skipped with a
+/// note, unless `CI` or `HWX_REQUIRE_POPPLER` is set: then it fails.
+mod poppler {
+    use std::path::Path;
+    use std::process::Command;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    const TOOLS: [&str; 3] = ["pdffonts", "pdftotext", "pdftoppm"];
+
+    fn required() -> bool {
+        ["CI", "HWX_REQUIRE_POPPLER"].into_iter().any(|name| {
+            std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+        })
+    }
+
+    /// `tool before… pdf after…`: its standard output, after checking that it succeeded and
+    /// reported no errors (poppler prints "Syntax Error: …" and the like for what it cannot show).
+    fn run(tool: &str, before: &[&str], pdf: &Path, after: &[&str]) -> Vec<u8> {
+        let output = Command::new(tool)
+            .args(before)
+            .arg(pdf)
+            .args(after)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && !stderr.contains("Error"),
+            "{tool} {}: {}\n{stderr}",
+            pdf.display(),
+            output.status
+        );
+        output.stdout
+    }
+
+    pub fn check(pdf: &[u8], expected: &[&str]) {
+        let missing: Vec<&str> = TOOLS
+            .into_iter()
+            .filter(|&tool| Command::new(tool).arg("-v").output().is_err())
+            .collect();
+        if !missing.is_empty() {
+            assert!(
+                !required(),
+                "CI/HWX_REQUIRE_POPPLER: the application PDF must be checked with poppler, \
+                 but {missing:?} are not on PATH (scripts/deps installs poppler-utils)"
+            );
+            eprintln!(
+                "note: {missing:?} not on PATH: the application PDF is not checked with poppler \
+                 (install poppler-utils; CI requires it)"
+            );
+            return;
+        }
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!(
+            "hwx-application-{}-{nanos}.pdf",
+            std::process::id()
+        ));
+        std::fs::write(&path, pdf).unwrap();
+
+        // A header of two lines, then a font a line: name, type (two words for "CID
+        // TrueType"), encoding, then emb sub uni yes/no and the object number and generation.
+        let fonts = String::from_utf8(run("pdffonts", &[], &path, &[])).unwrap();
+        let rows: Vec<&str> = fonts.lines().skip(2).collect();
+        assert!(!rows.is_empty(), "no fonts in {}: {fonts}", path.display());
+        for row in rows {
+            let columns: Vec<&str> = row.split_whitespace().collect();
+            assert!(
+                row.contains(" CID TrueType ")
+                    && columns.len() >= 8
+                    && columns[columns.len() - 5] == "yes",
+                "every font embedded, as CID TrueType: {fonts}"
+            );
+        }
+
+        let text = String::from_utf8(run("pdftotext", &["-enc", "UTF-8"], &path, &["-"])).unwrap();
+        for wanted in expected {
+            assert!(text.contains(wanted), "{wanted} in the text: {text}");
+        }
+
+        // Page 1 in grey at 50 dpi, as a binary PGM: the header (P5, width, height and maximum
+        // value, separated by whitespace, with # comments), one whitespace byte, the pixels.
+        let pgm = run(
+            "pdftoppm",
+            &["-r", "50", "-gray", "-f", "1", "-l", "1", "-singlefile"],
+            &path,
+            &[],
+        );
+        let mut header = Vec::new();
+        let mut at = 0;
+        while header.len() < 4 {
+            if pgm[at].is_ascii_whitespace() {
+                at += 1;
+            } else if pgm[at] == b'#' {
+                while pgm[at] != b'\n' {
+                    at += 1;
+                }
+            } else {
+                let start = at;
+                while !pgm[at].is_ascii_whitespace() {
+                    at += 1;
+                }
+                header.push(String::from_utf8_lossy(&pgm[start..at]).into_owned());
+            }
+        }
+        assert_eq!(header[0], "P5");
+        let width: usize = header[1].parse().unwrap();
+        let height: usize = header[2].parse().unwrap();
+        let max: u16 = header[3].parse().unwrap();
+        assert!(max < 256, "8-bit grey: {header:?}");
+        let pixels = &pgm[at + 1..];
+        assert_eq!(pixels.len(), width * height);
+        let dark = pixels.iter().filter(|&&p| u16::from(p) * 2 < max).count();
+        // A page of text has a few thousand at this size; without its fonts, none.
+        assert!(
+            dark > 1000 && dark < pixels.len() / 4,
+            "{dark} dark pixels of {} on page 1 of {}",
+            pixels.len(),
+            path.display()
+        );
+
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
 fn job() -> i32 {
     common::ServiceCode::Job as i32
 }
@@ -90,15 +218,13 @@ async fn ap1_ap2_ap4_l1_sign_up_apply_submit_approve_listed() {
         .unwrap()
         .into_inner();
     assert!(pdf.pdf.starts_with(b"%PDF-1.4") && pdf.pdf.ends_with(b"%%EOF\n"));
-    let text = String::from_utf8_lossy(&pdf.pdf);
+    let raw = String::from_utf8_lossy(&pdf.pdf);
     assert!(
-        text.contains(&hwx_registration::pdf::encoded("株式会社ハローキャリア")),
-        "the PDF carries the organisation's name"
+        raw.contains("+BIZUDPGothic-Regular") && raw.contains("/FontFile2"),
+        "the PDF embeds a subset of its font, so every reader shows the text"
     );
-    assert!(
-        text.contains(&hwx_registration::pdf::encoded("代表者氏名（自署）")),
-        "and a field for the representative's name"
-    );
+    // The organisation's name and a field for the representative's name, as a reader shows them.
+    poppler::check(&pdf.pdf, &["株式会社ハローキャリア", "代表者氏名（自署）"]);
 
     // Three days on, the Tokyo bureau (13) receives the signed PDF and approves.
     h.advance_days(3);
@@ -776,6 +902,94 @@ async fn ap4_sn1_approval_is_atomic_and_never_lifts_a_suspension() {
 }
 
 #[tokio::test]
+async fn sn2_an_application_submitted_before_a_revocation_cannot_be_approved_after_it() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+    let (t, org) = h
+        .organisation(
+            "info@revoked-later.example.jp",
+            common::OrgKind::K1,
+            common::School::Unspecified,
+            "13",
+        )
+        .await;
+    let tokyo = h
+        .staff(
+            "officer@tokyo-roudoukyoku.example.go.jp",
+            "bureau",
+            Some("13"),
+        )
+        .await;
+    let app = c
+        .create_application(authed(
+            &t,
+            CreateApplicationRequest {
+                organisation_id: org.id.clone(),
+                service: job(),
+                kind: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    c.record_submission(authed(
+        &tokyo,
+        RecordSubmissionRequest {
+            application_id: app.id.clone(),
+            received_on: None,
+        },
+    ))
+    .await
+    .unwrap();
+    // Revoked while its first application waits: it has no enrolment a check could look at.
+    sqlx::query("UPDATE organisations SET revoked_on = '2026-11-26' WHERE id = $1::uuid")
+        .bind(&org.id)
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    let e = c
+        .decide_application(authed(
+            &tokyo,
+            DecideApplicationRequest {
+                application_id: app.id.clone(),
+                approve: true,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(rule(&e).as_deref(), Some("SN2"), "{e:?}");
+    assert!(e.message().contains("2029-11-26"), "{}", e.message());
+    let status: String = sqlx::query_scalar("SELECT status FROM applications WHERE id = $1::uuid")
+        .bind(&app.id)
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "submitted");
+    let enrolments: i64 = sqlx::query_scalar("SELECT count(*) FROM enrolments")
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(enrolments, 0, "no enrolment was made active");
+    // A rejection is still possible: it grants nothing.
+    let rejected = c
+        .decide_application(authed(
+            &tokyo,
+            DecideApplicationRequest {
+                application_id: app.id,
+                approve: false,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rejected.status, ApplicationStatus::Rejected as i32);
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn e8_a_revoked_licence_cannot_register_again_under_a_new_email() {
     let h = Harness::start("2026-11-27T10:00:00+09:00").await;
     let mut c = h.client.clone();
@@ -821,5 +1035,234 @@ async fn e8_a_revoked_licence_cannot_register_again_under_a_new_email() {
         .await
         .unwrap_err();
     assert_eq!(rule(&e).as_deref(), Some("E8"), "{e:?}");
+    h.stop().await;
+}
+
+/// The last notice registration asked the notifier to deliver.
+async fn last_notice(h: &Harness) -> ev::NoticeRequested {
+    let payload: Vec<u8> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE subject = 'hwx.registration.notice.requested' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(h.db.pool())
+    .await
+    .unwrap();
+    ev::NoticeRequested::decode(payload.as_slice()).unwrap()
+}
+
+#[tokio::test]
+async fn a1_change_reset_and_unlock_a_password() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+    let email = "forgetful@example.jp";
+    c.create_account(CreateAccountRequest {
+        email: email.into(),
+        password: "the first password".into(),
+        role: common::Role::Org as i32,
+        bureau_code: String::new(),
+    })
+    .await
+    .unwrap();
+    let login = |password: &str| {
+        let mut c = h.client.clone();
+        let req = LoginRequest {
+            email: email.into(),
+            password: password.into(),
+        };
+        async move { c.login(req).await }
+    };
+    let first = login("the first password")
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let second = login("the first password")
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+
+    // Change: the current password is checked, the other session ends, this one stays.
+    let e = c
+        .change_password(authed(
+            &first,
+            ChangePasswordRequest {
+                current_password: "not it at all".into(),
+                new_password: "the second password".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    let e = c
+        .change_password(authed(
+            &first,
+            ChangePasswordRequest {
+                current_password: "the first password".into(),
+                new_password: "short".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    c.change_password(authed(
+        &first,
+        ChangePasswordRequest {
+            current_password: "the first password".into(),
+            new_password: "the second password".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    let who = |token: &str| {
+        let mut c = h.client.clone();
+        let req = AuthenticateRequest {
+            token: token.into(),
+        };
+        async move { c.authenticate(req).await }
+    };
+    assert!(who(&first).await.is_ok(), "the changing session stays");
+    assert!(who(&second).await.is_err(), "the other session ended");
+    assert!(login("the first password").await.is_err());
+
+    // Five failures lock the account; the lock message names the way out, in JST seconds.
+    for _ in 0..5 {
+        let _ = login("a wrong password!").await;
+    }
+    let locked = login("the second password").await.unwrap_err();
+    assert_eq!(rule(&locked).as_deref(), Some("A1"), "{locked:?}");
+    assert!(locked.message().contains("+09:00"), "{}", locked.message());
+    assert!(
+        !locked.message().contains('.'),
+        "to the second: {}",
+        locked.message()
+    );
+    assert!(
+        locked.message().contains("reset the password"),
+        "{}",
+        locked.message()
+    );
+
+    // A reset: the same answer for an unknown email, a token in a notice for a known one.
+    c.request_password_reset(RequestPasswordResetRequest {
+        email: "nobody@example.jp".into(),
+    })
+    .await
+    .unwrap();
+    let none: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE subject = 'hwx.registration.notice.requested'",
+    )
+    .fetch_one(h.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(none, 0, "no notice for an email without an account");
+    c.request_password_reset(RequestPasswordResetRequest {
+        email: "Forgetful@Example.jp ".into(),
+    })
+    .await
+    .unwrap();
+    let notice = last_notice(&h).await;
+    assert_eq!(notice.to, email);
+    let token = notice
+        .body
+        .split_whitespace()
+        .find(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+        .expect("the token is in the message")
+        .to_owned();
+    // The notifier's log backend delivered it (its inbox holds the event once).
+    let delivered = wait_until(|| async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM inbox WHERE consumer = 'registration-notifier'",
+        )
+        .fetch_one(h.db.pool())
+        .await
+        .is_ok_and(|n| n == 1)
+    })
+    .await;
+    assert!(delivered, "the notifier delivered the notice");
+
+    let reset = c
+        .reset_password(ResetPasswordRequest {
+            token: token.clone(),
+            new_password: "the third password".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!reset.locked, "a reset lifts a lock after failed logins");
+    assert!(who(&first).await.is_err(), "a reset ends every session");
+    assert!(login("the third password").await.is_ok());
+    let again = c
+        .reset_password(ResetPasswordRequest {
+            token,
+            new_password: "the fourth password".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::Unauthenticated, "a token works once");
+
+    // A compromise lock stays through a reset; operations lift it.
+    let session = login("the third password")
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    c.report_compromise(authed(&session, ReportCompromiseRequest::default()))
+        .await
+        .unwrap();
+    c.request_password_reset(RequestPasswordResetRequest {
+        email: email.into(),
+    })
+    .await
+    .unwrap();
+    let token = last_notice(&h)
+        .await
+        .body
+        .split_whitespace()
+        .find(|w| w.len() == 64)
+        .unwrap()
+        .to_owned();
+    let still = c
+        .reset_password(ResetPasswordRequest {
+            token,
+            new_password: "the fifth password".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(still.locked, "a compromise lock outlives a reset");
+    assert!(login("the fifth password").await.is_err());
+    let org = h.staff("someone@example.jp", "org", None).await;
+    let e = c
+        .unlock_account(authed(
+            &org,
+            UnlockAccountRequest {
+                email: email.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "only operations unlock");
+    let ops = h.staff("ops@example.go.jp", "ops", None).await;
+    let unlocked = c
+        .unlock_account(authed(
+            &ops,
+            UnlockAccountRequest {
+                email: email.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!unlocked.locked);
+    assert!(login("the fifth password").await.is_ok());
+    let unlocked_events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE subject = 'hwx.registration.account.unlocked'",
+    )
+    .fetch_one(h.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(unlocked_events, 1);
     h.stop().await;
 }
