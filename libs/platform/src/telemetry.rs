@@ -14,6 +14,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -79,7 +80,12 @@ pub fn init_with(format: LogFormat, filter: &str, provider: SdkTracerProvider) -
     opentelemetry::global::set_tracer_provider(provider);
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let otel = tracing_opentelemetry::layer().with_tracer(tracer);
+    // Notices (a reset token) are for the log only: never a span event sent to a trace backend.
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+            m.target() != "hwx::notice"
+        }));
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     let result = match format {
         LogFormat::Json => registry

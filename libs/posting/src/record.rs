@@ -13,6 +13,7 @@ use crate::codes;
 
 /// The content of one posting version exactly as Hello Work sent it. Its JSON serialisation, with
 /// the fields in this order and no whitespace, is the canonical form the hash is taken over.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostingRecord {
@@ -381,6 +382,7 @@ pub fn updated_at_text(at: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// One served record as read back from a file.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ServedJson {
     pub version: i64,
@@ -394,6 +396,7 @@ pub struct ServedJson {
 }
 
 /// J8 as served: always labelled.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct AdditionJson {
     pub label: String,
@@ -817,6 +820,7 @@ pub fn decode_text(bytes: &[u8]) -> String {
 /// are `YYYY-MM-DD`; a yes/no item left out is "not stated" (and refused under J7). The wage may
 /// also come nested (`"wage": {"type", "min_yen", "max_yen", "fixed_overtime_pay",
 /// "fixed_overtime_details"}`, the first form of this API), but not both ways in one record.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PostingJson {
@@ -880,23 +884,41 @@ pub enum IngestLineError {
     Invalid(String),
 }
 
+/// The closing line of an NDJSON snapshot (`{"cursor": …, "records": …}`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read only to be recognised
+struct SnapshotTrailer {
+    cursor: String,
+    records: i64,
+}
+
 /// One NDJSON ingest line: a posting in the ingest form, or a record as downloaded from the feed
 /// (`{"version", "content": {…}, "content_hash", …}`), which is taken as the employer's consent.
-pub fn parse_ingest_line(line: &[u8]) -> Result<pb::PostingContent, IngestLineError> {
-    match serde_json::from_slice::<PostingJson>(line) {
-        Ok(p) => p.into_proto().map_err(IngestLineError::Invalid),
-        Err(plain) => match serde_json::from_slice::<ServedLine>(line) {
-            Ok(served) => {
-                let mut p = served.content;
-                // Served means provided: the employer consented when it was fed in.
-                p.employer_consents.get_or_insert(true);
-                p.into_proto().map_err(IngestLineError::Invalid)
-            }
-            Err(_) => Err(IngestLineError::Json(plain)),
-        },
+/// A downloaded snapshot's closing line is no record: `None`.
+pub fn parse_ingest_line(line: &[u8]) -> Result<Option<pb::PostingContent>, IngestLineError> {
+    let plain = match serde_json::from_slice::<PostingJson>(line) {
+        Ok(p) => return p.into_proto().map(Some).map_err(IngestLineError::Invalid),
+        Err(e) => e,
+    };
+    match serde_json::from_slice::<ServedLine>(line) {
+        Ok(served) => {
+            let mut p = served.content;
+            // Served means provided: the employer consented when it was fed in.
+            p.employer_consents.get_or_insert(true);
+            p.into_proto().map(Some).map_err(IngestLineError::Invalid)
+        }
+        Err(_) if serde_json::from_slice::<SnapshotTrailer>(line).is_ok() => Ok(None),
+        // A downloaded record whose content is wrong: say what is wrong with the content, not
+        // that the plain form has no field `version`.
+        Err(served) if !served.to_string().contains("missing field `content`") => {
+            Err(IngestLineError::Json(served))
+        }
+        Err(_) => Err(IngestLineError::Json(plain)),
     }
 }
 
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WageJson {

@@ -48,7 +48,8 @@ impl Default for GuidanceQuota {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error(
     "the daily guidance quota of {limit} is reached: {sent_today} sent today, {requested} more requested; \
-     it resets at {resets_at} (rule SK8)"
+     it resets at {} (rule SK8)",
+    crate::jst::text(resets_at)
 )]
 pub struct QuotaExceeded {
     pub limit: u32,

@@ -56,7 +56,7 @@ const PAGE: &str = r#"<!doctype html>
 <rapi-doc spec-url="/openapi.json" heading-text="HWX API" theme="light" render-style="read"
   layout="column" schema-style="table" schema-expand-level="2" default-schema-tab="schema"
   show-method-in-nav-bar="as-colored-block" allow-authentication="true" allow-server-selection="false"
-  allow-try="true" show-header="false" allow-spec-url-load="false" allow-spec-file-load="false" persist-auth="true" regular-font="system-ui, sans-serif"
+  allow-try="true" show-header="false" allow-spec-url-load="false" allow-spec-file-load="false" persist-auth="false" regular-font="system-ui, sans-serif"
   mono-font="ui-monospace, monospace" sort-tags="true">
 </rapi-doc>
 <noscript>The API viewer needs JavaScript; the description itself is <a href="/openapi.json">/openapi.json</a>.</noscript>

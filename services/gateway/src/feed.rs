@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use hwx_posting::record::{
-    AdditionJson, IngestLineError, PostingRecord, ServedJson, parse_ingest_line,
+    AdditionJson, IngestLineError, PostingJson, PostingRecord, ServedJson, parse_ingest_line,
 };
 use hwx_proto::jobfeed::v1 as jf;
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,6 @@ fn served(p: jf::Posting) -> ServedJson {
 pub struct ChangeJson {
     pub cursor: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub upsert: Option<ServedJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tombstone: Option<String>,
@@ -282,15 +281,30 @@ pub(crate) async fn snapshot(
             Some(hwx_platform::grpc::timestamp(t.to_utc()))
         }
     };
-    let req = jf::ExportSnapshotRequest {
+    let mut req = jf::ExportSnapshotRequest {
         prefecture_codes: list(&q.prefecture),
         occupation_prefix: q.occupation.clone().unwrap_or_default(),
         industry_codes: list(&q.industry),
         employment_types: list(&q.employment_type),
         updated_since,
         format: format as i32,
+        unless_version: String::new(),
     };
     let query_key = hwx_posting::record::hash_hex(format!("{req:?}").as_bytes());
+    // An ETag of ours for this query (`W/"<version>-<query>"`): the service then answers "the
+    // same" without counting or reading a row.
+    req.unless_version = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| {
+            let t = t.trim().trim_start_matches("W/").trim_matches('"');
+            let (version, key) = t.rsplit_once('-')?;
+            (key == &query_key[..16]).then(|| version.to_owned())
+        })
+        .next()
+        .unwrap_or_default();
     let mut stream = s
         .job_feed
         .clone()
@@ -322,13 +336,13 @@ pub(crate) async fn snapshot(
     if let Ok(v) = HeaderValue::from_str(&cursor) {
         res_headers.insert("x-feed-cursor", v);
     }
-    // The number of records the whole file holds: `hwx feed verify --expect-count` checks a
-    // download against it (a CSV cut short at a line boundary looks whole otherwise).
-    res_headers.insert("x-record-count", HeaderValue::from(first.records));
     if matches {
         // Dropping the stream ends the export on the service.
         return Ok((StatusCode::NOT_MODIFIED, res_headers).into_response());
     }
+    // The number of records the whole file holds: `hwx feed verify --expect-count` checks a
+    // download against it (a CSV cut short at a line boundary looks whole otherwise).
+    res_headers.insert("x-record-count", HeaderValue::from(first.records));
     res_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"hwx-postings-{cursor}.{ext}\""
@@ -368,7 +382,7 @@ pub(crate) async fn snapshot(
 
 /// One posting as the calling organisation sees it.
 #[utoipa::path(get, path = "/v1/feed/postings/{number}", security(("bearer" = ["org"])), params(("number" = String, Path, description = "求人番号 NNNNN-NNNNNNNN")), responses(
-    (status = 200, description = "the served posting"), (status = 404, body = Problem, description = "unknown or withdrawn (J6)"),
+    (status = 200, body = ServedJson, description = "the served posting"), (status = 404, body = Problem, description = "unknown or withdrawn (J6)"),
     (status = 403, body = Problem)))]
 pub(crate) async fn posting(
     State(s): State<AppState>,
@@ -391,6 +405,7 @@ pub(crate) async fn posting(
 
 /// J8: the organisation's own information on a posting.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"text": "面接対策あり（当社独自）", "employer_consented": true}))]
 pub struct NewAddition {
     /// Empty removes the addition.
     pub text: String,
@@ -402,7 +417,7 @@ pub struct NewAddition {
 /// Add (or remove) the organisation's own information on a posting; it is served labelled and
 /// apart from Hello Work's text (J8).
 #[utoipa::path(put, path = "/v1/feed/postings/{number}/addition", security(("bearer" = ["org"])), request_body = NewAddition, params(("number" = String, Path, description = "求人番号 NNNNN-NNNNNNNN")), responses(
-    (status = 200, description = "the posting with the addition"),
+    (status = 200, body = ServedJson, description = "the posting with the addition"),
     (status = 422, body = Problem, description = "no employer consent (J8)")))]
 pub(crate) async fn addition(
     State(s): State<AppState>,
@@ -566,7 +581,7 @@ pub struct IngestResultJson {
 /// withdrawn: a tombstone) or refused with the missing J7 items named; nothing half-written. With
 /// `snapshot_id` the body is a full snapshot: postings absent from it are withdrawn once the whole
 /// body has arrived; a malformed line then ends the request and withdraws nothing.
-#[utoipa::path(post, path = "/v1/feed/postings", security(("bearer" = ["upstream"])), params(IngestQuery), request_body(content = String, content_type = "application/x-ndjson"), responses(
+#[utoipa::path(post, path = "/v1/feed/postings", security(("bearer" = ["upstream"])), params(IngestQuery), request_body(content = PostingJson, content_type = "application/x-ndjson", description = "one posting (this schema) per line; a downloaded snapshot line is accepted too"), responses(
     (status = 200, body = IngestSummaryJson),
     (status = 400, body = Problem, description = "malformed line in a snapshot"),
     (status = 403, body = Problem, description = "not role upstream")))]
@@ -630,7 +645,9 @@ pub(crate) async fn ingest(
                 continue;
             }
             let item = match parse_ingest_line(line) {
-                Ok(p) => jf::ingest_request::Item::Posting(p),
+                Ok(Some(p)) => jf::ingest_request::Item::Posting(p),
+                // A downloaded snapshot's closing line: no record.
+                Ok(None) => continue,
                 Err(e) if snapshot.is_some() => {
                     broken = Some(not_a_posting(lines, &e));
                     break 'body;
@@ -704,9 +721,8 @@ pub(crate) async fn ingest(
     }
     if sent == 0 {
         // Said plainly, rather than `{"stored":0}`: an empty file, or a path curl could not read.
-        if let Err(e) = &outcome
-            && e.code() != tonic::Code::InvalidArgument
-        {
+        // The service's own refusal (who may ingest, an empty snapshot) comes first.
+        if let Err(e) = &outcome {
             return Err(Problem::from(e.clone()));
         }
         return Err(Problem::bad_request(

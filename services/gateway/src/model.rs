@@ -58,6 +58,7 @@ pub fn status_in(s: &str) -> Result<i32, Problem> {
 
 /// Sign-up: an organisation or seeker account (staff accounts need an ops session).
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "info@example-career.jp", "password": "at least ten characters"}))]
 pub struct NewAccount {
     pub email: String,
     pub password: String,
@@ -108,6 +109,7 @@ impl TryFrom<reg::Account> for Account {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "info@mirai-career.example.jp", "password": "hwx-demo-password"}))]
 pub struct Credentials {
     pub email: String,
     pub password: String,
@@ -132,6 +134,11 @@ pub struct Person {
 /// 必須情報, carried by the first guidance (SK7).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
+#[schema(example = json!({
+    "placement_record": "2025年度 常用就職 120件", "occupations": ["05", "08"], "industries": ["P"],
+    "regions": ["13", "14"], "seeker_fees": "なし", "pi_manager_name": "佐藤花子",
+    "pi_manager_contact": "03-1234-5679", "contacts": ["03-1234-5678"]
+}))]
 pub struct MandatoryInfo {
     pub placement_record: String,
     pub occupations: Vec<String>,
@@ -177,6 +184,13 @@ impl MandatoryInfo {
 
 /// An organisation as it registers.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "name": "株式会社ハローキャリア", "kind": "K1", "licence_number": "13-ユ-300123",
+    "licence_expiry": "2029-03-31", "address": "東京都千代田区丸の内1-1-1", "prefecture_code": "13",
+    "handles_subsidies": true, "certifications": ["プライバシーマーク"],
+    "contact_person": {"name": "山田太郎", "contact": "03-1234-5678", "full_time": true},
+    "pi_manager": {"name": "佐藤花子", "contact": "03-1234-5679", "full_time": true}
+}))]
 pub struct NewOrganisation {
     pub name: String,
     /// K1–K4 (§2(1)).
@@ -297,6 +311,7 @@ impl TryFrom<reg::Organisation> for Organisation {
 
 /// An application (AP1) as the organisation registers it.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"organisation_id": "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10", "service": "job", "kind": "use"}))]
 pub struct NewApplication {
     pub organisation_id: String,
     /// `job` (S-JOB) or `seeker` (S-SEEKER).
@@ -362,6 +377,7 @@ impl TryFrom<reg::Application> for Application {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"received_on": "2026-12-04"}))]
 pub struct Submission {
     /// The day the bureau received the signed PDF; today when absent.
     #[serde(default)]
@@ -369,6 +385,7 @@ pub struct Submission {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"approve": true, "note": "", "validity_months": 12}))]
 pub struct Decision {
     pub approve: bool,
     #[serde(default)]
@@ -427,6 +444,7 @@ pub struct Page<T> {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "the password was sent by email to a wrong address"}))]
 pub struct CompromiseReport {
     #[serde(default)]
     pub reason: String,
@@ -434,6 +452,7 @@ pub struct CompromiseReport {
 
 /// Emergency maintenance declared by operations (X1).
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(example = json!({"until": "2026-12-02T12:00:00+09:00"}))]
 pub struct Emergency {
     /// RFC 3339; the window runs from now until then. Absent or null ends it.
     pub until: Option<String>,
@@ -441,6 +460,7 @@ pub struct Emergency {
 
 /// Per-organisation rate limit (X2).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[schema(example = json!({"requests_per_second": 50, "burst": 100}))]
 pub struct RateLimits {
     pub requests_per_second: u32,
     pub burst: u32,

@@ -88,7 +88,11 @@ impl From<tonic::Status> for Problem {
                 (status, detail)
             }
         };
-        let p = Problem::new(status, detail);
+        let mut p = Problem::new(status, detail);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // A service that is down or restarting: worth a retry shortly (docs/API.md API9).
+            p = p.retry_after(2);
+        }
         match grpc::rule_of(&s) {
             Some(rule) => p.with_rule(&rule),
             None => p,
@@ -97,7 +101,11 @@ impl From<tonic::Status> for Problem {
 }
 
 impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        // The request's ID, to quote to operations (also in the `x-request-id` header).
+        if self.request_id.is_none() {
+            self.request_id = grpc::request_id();
+        }
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let retry = self.retry_after;
         let body = serde_json::to_vec(&self).unwrap_or_default();

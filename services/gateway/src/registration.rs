@@ -75,11 +75,21 @@ pub struct OverdueQuery {
     pub bureau_code: Option<String>,
 }
 
-fn page(size: Option<i32>, token: &Option<String>) -> Option<hwx_proto::common::v1::PageRequest> {
-    Some(hwx_proto::common::v1::PageRequest {
+/// The page asked for. A `page_size` the caller gave is 1 or more (0 would mean "the default"
+/// to the service, a quiet change docs/API.md rules out); the service checks the maximum.
+fn page(
+    size: Option<i32>,
+    token: &Option<String>,
+) -> Result<Option<hwx_proto::common::v1::PageRequest>, Problem> {
+    if let Some(n) = size.filter(|n| *n < 1) {
+        return Err(Problem::bad_request(format!(
+            "page_size {n}: 1 to 500 (50 when left out)"
+        )));
+    }
+    Ok(Some(hwx_proto::common::v1::PageRequest {
         page_size: size.unwrap_or(0),
         page_token: token.clone().unwrap_or_default(),
-    })
+    }))
 }
 
 fn next(token: String) -> Option<String> {
@@ -226,7 +236,7 @@ async fn request_password_reset(
 
 /// Set a new password with a reset token. Every session of the account ends, and a lock after
 /// failed logins lifts (a compromise lock stays until operations lift it, A1).
-#[utoipa::path(post, path = "/v1/password-resets/confirm", security(()), request_body = PasswordReset,
+#[utoipa::path(post, path = "/v1/password-resets/confirmation", security(()), request_body = PasswordReset,
     responses((status = 200, body = Account),
         (status = 401, body = Problem, description = "the token is unknown, used or expired")))]
 async fn reset_password(
@@ -246,7 +256,7 @@ async fn reset_password(
 }
 
 /// Operations: lift an account's lock (failed logins, or a compromise once dealt with, A1).
-#[utoipa::path(post, path = "/v1/ops/accounts/unlock", request_body = Unlock,
+#[utoipa::path(post, path = "/v1/ops/unlocks", request_body = Unlock,
     security(("bearer" = ["ops"])),
     responses((status = 200, body = Account),
         (status = 403, body = Problem, description = "not operations"),
@@ -331,7 +341,7 @@ async fn update_mandatory_info(
 /// The organisation's enrolments in S-JOB and S-SEEKER, with their validity (D8).
 /// At most two (one per service): one page, never a `next_page_token`.
 #[utoipa::path(get, path = "/v1/organisations/{id}/enrolments", params(("id" = String, Path, description = "the ID (a UUID, from the list or the create answer)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")),
-    security(("bearer" = [])),
+    security(("bearer" = ["org", "bureau", "mhlw", "ops"])),
     responses((status = 200, body = Page<Enrolment>)))]
 async fn enrolments(
     State(s): State<AppState>,
@@ -395,7 +405,7 @@ async fn overdue_emails(
             &headers,
             reg::ListOverdueBureauEmailsRequest {
                 bureau_code: q.bureau_code.clone().unwrap_or_default(),
-                page: page(q.page_size, &q.page_token),
+                page: page(q.page_size, &q.page_token)?,
             },
         ))
         .await?
@@ -442,7 +452,7 @@ async fn list_applications(
         Some(st) => status_in(st)?,
     };
     let req = reg::ListApplicationsRequest {
-        page: page(p.page_size, &p.page_token),
+        page: page(p.page_size, &p.page_token)?,
         status,
         ..Default::default()
     };
@@ -568,7 +578,7 @@ async fn public_organisations(
 ) -> ApiResult<Json<Page<PublicOrganisation>>> {
     let req = reg::ListPublicOrganisationsRequest {
         prefecture_code: p.prefecture_code.clone().unwrap_or_default(),
-        page: page(p.page_size, &p.page_token),
+        page: page(p.page_size, &p.page_token)?,
     };
     let r = s
         .registration
@@ -605,7 +615,7 @@ async fn revoked_organisations(
         .registration
         .clone()
         .list_revoked_organisations(reg::ListRevokedOrganisationsRequest {
-            page: page(p.page_size, &p.page_token),
+            page: page(p.page_size, &p.page_token)?,
         })
         .await?
         .into_inner();

@@ -138,7 +138,9 @@ async fn run(mut cfg: Config) -> Result<(), String> {
     let clock = hwx_platform::clock::parse(&cfg.clock)?;
     let today = clock.now_jst().date_naive();
     let outbox = Outbox::new(hwx_registration::SERVICE.name, clock.clone());
-    // Its own registration service on a free port, beside any that runs already.
+    // Its own registration service on a free port, beside any that runs already (and no second
+    // Prometheus endpoint on the running one's address).
+    cfg.metrics_addr = None;
     if let Some(e) = cfg.services.get_mut(hwx_registration::SERVICE.name) {
         e.addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
         e.url.clear();
@@ -190,16 +192,17 @@ async fn run(mut cfg: Config) -> Result<(), String> {
         }
         // One organisation revoked after its approval (today, by the service's clock: an
         // approval after a revocation is refused, SN2), for the revoked list (L1) and the E8 bar.
+        // The revocation and its announcement commit together, so the job feed cuts the
+        // organisation off.
+        let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
         for org in ORGS.iter().filter(|o| o.revoked) {
             sqlx::query("UPDATE organisations SET revoked_on = $1 WHERE name = $2")
                 .bind(today)
                 .bind(org.name)
-                .execute(db.pool())
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        // The revocation is announced like any other, so the job feed cuts the organisation off.
-        let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
         let revoked: Vec<(uuid::Uuid, String)> = sqlx::query_as(
             "UPDATE enrolments SET status = 'revoked'
               WHERE status IN ('active', 'suspended')

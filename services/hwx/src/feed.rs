@@ -15,8 +15,11 @@ use hwx_posting::record::{self, ServedJson};
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
     pub ok: u64,
-    /// (line, posting number, why).
+    /// Records that failed: (line, posting number, why).
     pub failed: Vec<(u64, String, String)>,
+    /// What is wrong with the file as a whole (cut short, a record missing): (line, why). Not
+    /// records, so not counted as such.
+    pub file: Vec<(u64, String)>,
     pub signatures_checked: bool,
 }
 
@@ -153,18 +156,16 @@ pub fn verify_reader(
         // download cut short has no closing line at all.
         let held = report.ok + report.failed.len() as u64;
         if trailer.is_none() && held > 1 {
-            report.failed.push((
+            report.file.push((
                 line_no,
-                String::new(),
                 "no closing {\"cursor\",\"records\"} line: the download is incomplete".into(),
             ));
         }
         if let Some((line, n)) = trailer {
             let held = report.ok + report.failed.len() as u64;
             if held != n {
-                report.failed.push((
+                report.file.push((
                     line,
-                    String::new(),
                     format!("the snapshot held {n} records but the file has {held}"),
                 ));
             }
@@ -238,9 +239,8 @@ pub fn verify_reader(
     // Every record the feed writes ends with a line break: a file that does not ends inside its
     // last record.
     if !ends_with_newline.get() && header.is_some() {
-        report.failed.push((
+        report.file.push((
             last_line,
-            String::new(),
             "the file ends inside a record (no line break after it): the download looks truncated"
                 .into(),
         ));
@@ -350,13 +350,16 @@ pub fn verify(
         } else {
             format!("the download holds {n} records (X-Record-Count) but the file has {total}")
         };
-        report.failed.push((0, String::new(), why));
+        report.file.push((0, why));
     }
     for (line, number, why) in report.failed.iter().take(20) {
         println!("FAIL line {line} {number}: {why}");
     }
     if report.failed.len() > 20 {
         println!("… and {} more", report.failed.len() - 20);
+    }
+    for (line, why) in &report.file {
+        println!("FAIL the file (line {line}): {why}");
     }
     println!(
         "{total} records: {} verified, {} failed ({:.1} s)",
@@ -370,7 +373,7 @@ pub fn verify(
             "hashes only: signatures not checked (pass --key with GET /v1/feed/signing-key saved to a file)"
         ),
     }
-    if report.failed.is_empty() && total > 0 {
+    if report.failed.is_empty() && report.file.is_empty() && total > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

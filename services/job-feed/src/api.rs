@@ -386,9 +386,20 @@ impl JobFeed {
         // A bounded channel: the export runs only as fast as the client reads.
         let (tx, rx) = mpsc::channel::<Result<SnapshotChunk, Status>>(2);
         let this = self.clone();
+        let unless = Some(req.unless_version.clone()).filter(|v| !v.is_empty());
         tokio::spawn(async move {
             let _permit = permit;
-            match export::export(&this.store.db, &this.access, &filter, format, org, &tx).await {
+            let exported = export::export(
+                &this.store.db,
+                &this.access,
+                &filter,
+                format,
+                org,
+                &tx,
+                unless.as_deref(),
+            )
+            .await;
+            match exported {
                 Ok(done) => {
                     let _ = this.access.log_count(log, done.records).await;
                 }

@@ -144,12 +144,22 @@ pub async fn export(
     format: pb::SnapshotFormat,
     organisation: Uuid,
     tx: &mpsc::Sender<Result<pb::SnapshotChunk, tonic::Status>>,
+    unless_version: Option<&str>,
 ) -> Result<Exported, ExportError> {
     let mut conn = db.pool().acquire().await?;
     sqlx::raw_sql(store::sql::BEGIN_SNAPSHOT)
         .execute(&mut *conn)
         .await?;
-    let result = export_in(&mut conn, access, filter, format, organisation, tx).await;
+    let result = export_in(
+        &mut conn,
+        access,
+        filter,
+        format,
+        organisation,
+        tx,
+        unless_version,
+    )
+    .await;
     // Read-only: ending it either way is the same.
     let _ = sqlx::raw_sql(store::sql::END_SNAPSHOT)
         .execute(&mut *conn)
@@ -164,6 +174,7 @@ async fn export_in(
     format: pb::SnapshotFormat,
     organisation: Uuid,
     tx: &mpsc::Sender<Result<pb::SnapshotChunk, tonic::Status>>,
+    unless_version: Option<&str>,
 ) -> Result<Exported, ExportError> {
     // The first query fixes the snapshot: the head and the rows are of the same moment.
     let cursor = store::head(conn).await?;
@@ -183,6 +194,16 @@ async fn export_in(
         .bind(organisation)
         .fetch_one(&mut *conn)
         .await?;
+    let version_tag = format!("{cursor}.{adds}.{}", &digest[..digest.len().min(12)]);
+    if unless_version == Some(version_tag.as_str()) {
+        // The caller holds this very snapshot (a 304 poll): no count, no rows.
+        let mut same = sink.take();
+        same.cursor = cursor.to_string();
+        same.version_tag = version_tag;
+        same.last = true;
+        sink.send(same).await?;
+        return Ok(Exported { records: 0, cursor });
+    }
     let industries: Vec<String> = filter
         .industries
         .iter()
@@ -200,7 +221,7 @@ async fn export_in(
     let mut first = sink.take();
     first.cursor = cursor.to_string();
     first.records = expected;
-    first.version_tag = format!("{cursor}.{adds}.{}", &digest[..digest.len().min(12)]);
+    first.version_tag = version_tag;
     sink.send(first).await?;
 
     // Most organisations add nothing (J8): then a row needs no look into `additions`.

@@ -223,17 +223,7 @@ impl Registration {
             return Err(ServiceError::unauthenticated(msg).with_rule(RuleId::A1));
         }
         if !auth::verify_password(req.password, account.password_hash.clone()).await {
-            let mut tx = self.store.begin().await?;
-            let failures = Store::failed_login(&mut tx, account.id).await?;
-            if let Some(until) = self
-                .lockout
-                .after_failure(failures.max(0) as u32, hwx_rules::jst::to_jst(&now))
-            {
-                Store::lock_after_failures(&mut tx, account.id, until.with_timezone(&Utc)).await?;
-                events::account_locked(&self.outbox, &mut tx, account.id, FAILED_LOGINS, false)
-                    .await?;
-            }
-            tx.commit().await?;
+            self.count_failure(account.id, now).await?;
             return Err(wrong());
         }
         let (token, token_hash) = auth::new_token();
@@ -296,10 +286,27 @@ impl Registration {
         if response.revoke_sessions {
             Store::revoke_sessions(&mut tx, id).await?;
         }
+        Store::end_password_resets(&mut tx, id, now).await?;
         // Operations learn of it from the event (A1: notify ops).
         events::account_locked(&self.outbox, &mut tx, id, &req.reason, true).await?;
         tx.commit().await?;
         Ok(Response::new(convert::account(&account, now)))
+    }
+
+    /// A wrong password (at login, or as the current one in a change): counted, and locks the
+    /// account after the policy's number of failures (A1).
+    async fn count_failure(&self, account: Uuid, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        let mut tx = self.store.begin().await?;
+        let failures = Store::failed_login(&mut tx, account).await?;
+        if let Some(until) = self
+            .lockout
+            .after_failure(failures.max(0) as u32, hwx_rules::jst::to_jst(&now))
+        {
+            Store::lock_after_failures(&mut tx, account, until.with_timezone(&Utc)).await?;
+            events::account_locked(&self.outbox, &mut tx, account, FAILED_LOGINS, false).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn do_change_password(
@@ -310,12 +317,15 @@ impl Registration {
         let token = hwx_platform::auth::bearer(&request);
         let req = request.into_inner();
         check_new_password(&req.new_password)?;
+        let now = self.now();
         let account = self
             .store
             .account(caller.account_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("the account no longer exists"))?;
         if !auth::verify_password(req.current_password, account.password_hash.clone()).await {
+            // A stolen session must not guess the password at the rate limit's pace.
+            self.count_failure(account.id, now).await?;
             return Err(ServiceError::forbidden(
                 "current_password: this is not the account's password",
             ));
@@ -325,12 +335,14 @@ impl Registration {
         let account = Store::set_password(&mut tx, caller.account_id, &hash, false)
             .await?
             .ok_or_else(|| ServiceError::not_found("the account is closed"))?;
-        // Whoever else holds a session of this account is logged out; the caller stays.
+        // Whoever else holds a session of this account is logged out, and an open reset token
+        // no longer works; the caller stays.
         let keep = token.as_deref().map(auth::token_hash).unwrap_or_default();
         Store::revoke_other_sessions(&mut tx, account.id, &keep).await?;
+        Store::end_password_resets(&mut tx, account.id, now).await?;
         events::password_changed(&self.outbox, &mut tx, account.id, "change").await?;
         tx.commit().await?;
-        Ok(Response::new(convert::account(&account, self.now())))
+        Ok(Response::new(convert::account(&account, now)))
     }
 
     async fn do_request_password_reset(
@@ -344,25 +356,46 @@ impl Registration {
         };
         let now = self.now();
         let mut tx = self.store.begin().await?;
+        // One request per account at a time, so the bound below holds.
+        let Some(account) = Store::lock_account_row(&mut tx, account.id).await? else {
+            return Ok(Response::new(RequestPasswordResetResponse {}));
+        };
+        // After a reported compromise the mailbox may be the attacker's: operations act (A1).
+        let compromised = account.locked_reason.as_deref() == Some(COMPROMISE)
+            && account.locked_until.is_some_and(|t| t > now);
         // A bound on what one mailbox receives: a flood of requests sends a few tokens.
-        if Store::open_password_resets(&mut tx, account.id, now).await? >= MAX_OPEN_RESETS {
+        if compromised
+            || Store::open_password_resets(&mut tx, account.id, now).await? >= MAX_OPEN_RESETS
+        {
             return Ok(Response::new(RequestPasswordResetResponse {}));
         }
         let (token, token_hash) = auth::new_token();
         let expires = now + auth::RESET_TTL;
         Store::insert_password_reset(&mut tx, &token_hash, account.id, expires).await?;
+        let notice_id = Uuid::now_v7();
+        let subject = "HWX: reset your password";
+        let body = format!(
+            "A password reset was asked for the HWX account {email}. The one-time token below \
+             works once, until {until}:\n\n{token}\n\nSend it with a new password to \
+             POST /v1/password-resets/confirmation. If you did not ask, ignore this message: the \
+             password stays as it is.",
+            until = hwx_rules::jst::text(&expires)
+        );
+        Store::insert_notice(
+            &mut tx,
+            notice_id,
+            account.id,
+            &account.email,
+            subject,
+            &body,
+        )
+        .await?;
         let notice = ev::NoticeRequested {
             meta: None,
+            notice_id: notice_id.to_string(),
             account_id: account.id.to_string(),
             to: account.email.clone(),
-            subject: "HWX: reset your password".into(),
-            body: format!(
-                "A password reset was asked for the HWX account {email}. The one-time token below \
-                 works once, until {until}:\n\n{token}\n\nSend it with a new password to \
-                 POST /v1/password-resets/confirm. If you did not ask, ignore this message: the \
-                 password stays as it is.",
-                until = hwx_rules::jst::text(&expires)
-            ),
+            subject: subject.into(),
         };
         self.outbox.stage(&mut tx, notice).await?;
         tx.commit().await?;
@@ -376,20 +409,42 @@ impl Registration {
         let req = request.into_inner();
         check_new_password(&req.new_password)?;
         let now = self.now();
+        let token_hash = auth::token_hash(req.token.trim());
+        let unusable = || {
+            ServiceError::unauthenticated(
+                "the reset token is unknown, used or expired: ask for a new one (POST /v1/password-resets)",
+            )
+        };
+        // Looked at before the (costly) hash: a guessed token costs one index look-up.
+        if !self.store.password_reset_open(&token_hash, now).await? {
+            return Err(unusable());
+        }
         let hash = auth::hash_password(req.new_password).await?;
         let mut tx = self.store.begin().await?;
-        let account_id = Store::use_password_reset(&mut tx, &auth::token_hash(req.token.trim()), now)
+        let account_id = Store::use_password_reset(&mut tx, &token_hash, now)
             .await?
-            .ok_or_else(|| {
-                ServiceError::unauthenticated(
-                    "the reset token is unknown, used or expired: ask for a new one (POST /v1/password-resets)",
-                )
-            })?;
+            .ok_or_else(unusable)?;
+        let before = Store::lock_account_row(&mut tx, account_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("the account is closed"))?;
+        if before.locked_reason.as_deref() == Some(COMPROMISE)
+            && before.locked_until.is_some_and(|t| t > now)
+        {
+            return Err(ServiceError::unauthenticated(
+                "the account is locked after a reported compromise: operations unlock it; a reset cannot",
+            )
+            .with_rule(RuleId::A1));
+        }
         let account = Store::set_password(&mut tx, account_id, &hash, true)
             .await?
             .ok_or_else(|| ServiceError::not_found("the account is closed"))?;
         Store::revoke_sessions(&mut tx, account.id).await?;
+        Store::end_password_resets(&mut tx, account.id, now).await?;
         events::password_changed(&self.outbox, &mut tx, account.id, "reset").await?;
+        if before.locked_until.is_some_and(|t| t > now) {
+            // A lock after failed logins ends with the reset: said like any other unlock.
+            events::account_unlocked(&self.outbox, &mut tx, account.id, account.id).await?;
+        }
         tx.commit().await?;
         Ok(Response::new(convert::account(&account, now)))
     }
@@ -416,22 +471,16 @@ impl Registration {
             }
             (id, _) => uuid(id, "account_id")?,
         };
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         let account = Store::unlock_account(&mut tx, id)
             .await?
-            .ok_or_else(|| ServiceError::not_found(format!("no account {id}")))?;
-        self.outbox
-            .stage(
-                &mut tx,
-                ev::AccountUnlocked {
-                    meta: None,
-                    account_id: id.to_string(),
-                    unlocked_by: caller.account_id.to_string(),
-                },
-            )
-            .await?;
+            .ok_or_else(|| ServiceError::not_found(format!("no open account {id}")))?;
+        // Tokens asked for while it was locked (perhaps by whoever compromised it) end too.
+        Store::end_password_resets(&mut tx, id, now).await?;
+        events::account_unlocked(&self.outbox, &mut tx, id, caller.account_id).await?;
         tx.commit().await?;
-        Ok(Response::new(convert::account(&account, self.now())))
+        Ok(Response::new(convert::account(&account, now)))
     }
 
     async fn do_register_organisation(
@@ -753,10 +802,14 @@ impl Registration {
             ("提出期限（D1）".into(), app.submission_deadline.to_string()),
         ];
         let title = format!("ハローワーク求人・求職情報提供サービス {kind}書");
+        // Subsetting and compressing the font is CPU work: off the request threads.
+        let pdf = tokio::task::spawn_blocking(move || pdf::application_form(&title, &fields))
+            .await
+            .map_err(|e| ServiceError::internal(format!("the PDF task failed: {e}")))?
+            .map_err(|e| ServiceError::internal(e.to_string()))?;
         Ok(Response::new(ApplicationPdf {
             filename: format!("hwx-application-{}.pdf", app.id),
-            pdf: pdf::application_form(&title, &fields)
-                .map_err(|e| ServiceError::internal(e.to_string()))?,
+            pdf,
         }))
     }
 

@@ -86,3 +86,23 @@ pub async fn password_changed(
         .await
         .map(|_| ())
 }
+
+/// Stage `account.unlocked` (`by` is the operations account, or the holder after a reset).
+pub async fn account_unlocked(
+    outbox: &Outbox,
+    tx: &mut PgConnection,
+    account_id: Uuid,
+    by: Uuid,
+) -> Result<(), sqlx::Error> {
+    outbox
+        .stage(
+            tx,
+            ev::AccountUnlocked {
+                meta: None,
+                account_id: account_id.to_string(),
+                unlocked_by: by.to_string(),
+            },
+        )
+        .await
+        .map(|_| ())
+}

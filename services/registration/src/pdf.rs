@@ -82,8 +82,34 @@ const NO_END: &str = "（(「『【〔〈《［[｛{〘〖〝‘“";
 /// representative's name and the note on submission (D1).
 pub fn application_form(title: &str, fields: &[Field]) -> Result<Vec<u8>, PdfError> {
     let font = Font::load()?;
-    let pages = layout(&font, title, fields);
+    // Characters with no ink of their own (variation selectors after a kanji of a name, joiners,
+    // a byte-order mark) would draw the font's empty box: they are left out.
+    let title = visible(title);
+    let fields: Vec<Field> = fields
+        .iter()
+        .map(|(label, value)| (visible(label), visible(value)))
+        .collect();
+    let pages = layout(&font, &title, &fields);
     render(&font, &pages)
+}
+
+/// `text` without the default-ignorable characters a form cannot show.
+fn visible(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            !matches!(
+                *c,
+                '\u{00AD}'
+                    | '\u{180B}'..='\u{180F}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{206F}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{FEFF}'
+                    | '\u{E0000}'..='\u{E0FFF}'
+            )
+        })
+        .collect()
 }
 
 /// The font's metrics, for layout and the PDF's font dictionaries.
@@ -861,6 +887,19 @@ mod tests {
             lines.iter().any(|l| l.contains("山田 太郎")),
             "spaces are kept"
         );
+    }
+
+    #[test]
+    fn invisible_characters_draw_no_box() {
+        // 葛 with a variation selector (an IVS name), a zero-width joiner, a byte-order mark.
+        let pdf = application_form(
+            "申請書",
+            &fields(&[("代表者", "\u{FEFF}葛\u{E0100}城\u{200D}太郎")]),
+        )
+        .unwrap();
+        let lines = text_of(&pdf);
+        assert!(lines.iter().any(|l| l == "葛城太郎"), "{lines:?}");
+        assert_eq!(visible("a\u{FE0F}b\u{00AD}c"), "abc");
     }
 
     #[test]

@@ -44,15 +44,27 @@ pub mod sql {
                locked_until = CASE WHEN locked_reason = 'compromise reported' THEN locked_until ELSE NULL END,
                locked_reason = CASE WHEN locked_reason = 'compromise reported' THEN locked_reason ELSE NULL END
              WHERE id = $1 AND closed_on IS NULL RETURNING *";
-        UNLOCK_ACCOUNT = "UPDATE accounts SET locked_until = NULL, locked_reason = NULL, failed_logins = 0 WHERE id = $1 RETURNING *";
+        UNLOCK_ACCOUNT = "UPDATE accounts SET locked_until = NULL, locked_reason = NULL, failed_logins = 0 WHERE id = $1 AND closed_on IS NULL RETURNING *";
         INSERT_PASSWORD_RESET = "INSERT INTO password_resets (token_hash, account_id, expires_at) VALUES ($1, $2, $3)";
         /// Takes a reset token once: unused and unexpired, then marked used in the same statement.
         USE_PASSWORD_RESET = "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id";
+        /// Every open reset token of the account ends (a reset, a change, an unlock, a compromise).
+        END_PASSWORD_RESETS = "UPDATE password_resets SET used_at = $2 WHERE account_id = $1 AND used_at IS NULL";
+        /// A token still usable, looked at before any password is hashed for it.
+        PASSWORD_RESET_OPEN = "SELECT account_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
+        /// The account row, locked: requests for one account are taken one at a time.
+        LOCK_ACCOUNT_ROW = "SELECT * FROM accounts WHERE id = $1 FOR UPDATE";
+        INSERT_NOTICE = "INSERT INTO notices (id, account_id, to_address, subject, body) VALUES ($1, $2, $3, $4, $5)";
+        /// A notice not delivered yet, locked for its delivery.
+        TAKE_NOTICE = "SELECT to_address, subject, body FROM notices WHERE id = $1 AND delivered_at IS NULL FOR UPDATE";
+        /// Delivered: its text (a token) is kept nowhere after that.
+        DELIVERED_NOTICE = "UPDATE notices SET body = '', delivered_at = now() WHERE id = $1";
         /// Resets still open for the account (a bound on how many one can ask for).
         OPEN_PASSWORD_RESETS = "SELECT count(*) FROM password_resets WHERE account_id = $1 AND used_at IS NULL AND expires_at > $2";
 
         ORGANISATION = "SELECT * FROM organisations WHERE id = $1";
-        LOCK_ORGANISATION = "SELECT * FROM organisations WHERE id = $1 FOR UPDATE";
+        /// NO KEY: applications being inserted for it (their foreign key) are not blocked.
+        LOCK_ORGANISATION = "SELECT * FROM organisations WHERE id = $1 FOR NO KEY UPDATE";
         MANDATORY_INFO = "SELECT version, info FROM mandatory_info WHERE organisation_id = $1 ORDER BY version DESC LIMIT 1";
         NEXT_MANDATORY_VERSION = "SELECT coalesce(max(version), 0) + 1 FROM mandatory_info WHERE organisation_id = $1";
         INSERT_MANDATORY_INFO = "INSERT INTO mandatory_info (organisation_id, version, info) VALUES ($1, $2, $3)";
@@ -503,6 +515,82 @@ impl Store {
             .fetch_optional(tx)
             .await?;
         row.as_ref().map(account_row).transpose()
+    }
+
+    pub async fn end_password_resets(
+        tx: &mut PgConnection,
+        account: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sql::END_PASSWORD_RESETS)
+            .bind(account)
+            .bind(now)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a reset token is still usable (without using it).
+    pub async fn password_reset_open(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        Ok(sqlx::query(sql::PASSWORD_RESET_OPEN)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(self.db.pool())
+            .await?
+            .is_some())
+    }
+
+    pub async fn lock_account_row(
+        tx: &mut PgConnection,
+        account: Uuid,
+    ) -> Result<Option<AccountRow>, sqlx::Error> {
+        let row = sqlx::query(sql::LOCK_ACCOUNT_ROW)
+            .bind(account)
+            .fetch_optional(tx)
+            .await?;
+        row.as_ref().map(account_row).transpose()
+    }
+
+    pub async fn insert_notice(
+        tx: &mut PgConnection,
+        id: Uuid,
+        account: Uuid,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sql::INSERT_NOTICE)
+            .bind(id)
+            .bind(account)
+            .bind(to)
+            .bind(subject)
+            .bind(body)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A notice waiting for delivery (to, subject, body), locked; none once delivered.
+    pub async fn take_notice(
+        tx: &mut PgConnection,
+        id: Uuid,
+    ) -> Result<Option<(String, String, String)>, sqlx::Error> {
+        sqlx::query_as(sql::TAKE_NOTICE)
+            .bind(id)
+            .fetch_optional(tx)
+            .await
+    }
+
+    pub async fn delivered_notice(tx: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query(sql::DELIVERED_NOTICE)
+            .bind(id)
+            .execute(tx)
+            .await?;
+        Ok(())
     }
 
     pub async fn open_password_resets(

@@ -67,13 +67,23 @@ async fn every_grpc_port_answers_both_reflection_versions_and_grpcurl_list() {
         .arg("-version")
         .output()
         .is_ok();
-    for (name, service) in [
-        ("registration", "hwx.registration.v1.RegistrationService"),
-        ("job-feed", "hwx.jobfeed.v1.JobFeedService"),
+    for (name, service, other) in [
+        (
+            "registration",
+            "hwx.registration.v1.RegistrationService",
+            "hwx.jobfeed.v1.JobFeedService",
+        ),
+        (
+            "job-feed",
+            "hwx.jobfeed.v1.JobFeedService",
+            "hwx.registration.v1.RegistrationService",
+        ),
     ] {
         let url = stack.url(name);
         for listed in [list_v1alpha(&url).await, list_v1(&url).await] {
             assert!(listed.iter().any(|s| s == service), "{name}: {listed:?}");
+            // Only what this port serves: another service's contract is not advertised here.
+            assert!(!listed.iter().any(|s| s == other), "{name}: {listed:?}");
             assert!(
                 listed.iter().any(|s| s == "grpc.health.v1.Health"),
                 "{name}: {listed:?}"

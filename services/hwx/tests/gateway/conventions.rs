@@ -260,7 +260,7 @@ async fn api3_lists_answer_pages_and_the_last_full_page_has_no_token() {
     assert!(second.get("next_page_token").is_none(), "{second}");
     assert_ne!(first["items"][0]["id"], second["items"][0]["id"]);
 
-    // The catalogue is a list too, and a refusal's type resolves to it.
+    // The catalogue is a list too (a refusal's type resolving to it: tests/gateway/main.rs).
     let rules = s.call("GET", "/v1/rules", None, None).await.json();
     assert_eq!(
         rules["items"].as_array().unwrap().len(),

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed, and says where
 
+mod notices;
 mod sql;
 mod story;
 

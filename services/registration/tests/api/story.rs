@@ -1038,19 +1038,9 @@ async fn e8_a_revoked_licence_cannot_register_again_under_a_new_email() {
     h.stop().await;
 }
 
-/// The last notice registration asked the notifier to deliver.
-async fn last_notice(h: &Harness) -> ev::NoticeRequested {
-    let payload: Vec<u8> = sqlx::query_scalar(
-        "SELECT payload FROM outbox WHERE subject = 'hwx.registration.notice.requested' ORDER BY seq DESC LIMIT 1",
-    )
-    .fetch_one(h.db.pool())
-    .await
-    .unwrap();
-    ev::NoticeRequested::decode(payload.as_slice()).unwrap()
-}
-
 #[tokio::test]
 async fn a1_change_reset_and_unlock_a_password() {
+    crate::notices::capture();
     let h = Harness::start("2026-11-27T10:00:00+09:00").await;
     let mut c = h.client.clone();
     let email = "forgetful@example.jp";
@@ -1160,25 +1150,36 @@ async fn a1_change_reset_and_unlock_a_password() {
     })
     .await
     .unwrap();
-    let notice = last_notice(&h).await;
-    assert_eq!(notice.to, email);
-    let token = notice
-        .body
-        .split_whitespace()
-        .find(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()))
-        .expect("the token is in the message")
-        .to_owned();
-    // The notifier's log backend delivered it (its inbox holds the event once).
+    c.request_password_reset(RequestPasswordResetRequest {
+        email: email.into(),
+    })
+    .await
+    .unwrap();
+    // The notifier's log backend delivered both, once each; the event carries no token.
+    let first_token = crate::notices::token(&crate::notices::wait_for(email, 1).await);
+    let token = crate::notices::token(&crate::notices::wait_for(email, 2).await);
+    let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE subject = 'hwx.registration.notice.requested'",
+    )
+    .fetch_all(h.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(payloads.len(), 2);
+    for p in &payloads {
+        let event = ev::NoticeRequested::decode(p.as_slice()).unwrap();
+        assert_eq!(event.to, email);
+        assert!(!String::from_utf8_lossy(p).contains(&token[..16]));
+    }
     let delivered = wait_until(|| async {
         sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM inbox WHERE consumer = 'registration-notifier'",
+            "SELECT count(*) FROM notices WHERE delivered_at IS NOT NULL AND body = ''",
         )
         .fetch_one(h.db.pool())
         .await
-        .is_ok_and(|n| n == 1)
+        .is_ok_and(|n| n == 2)
     })
     .await;
-    assert!(delivered, "the notifier delivered the notice");
+    assert!(delivered, "a delivered notice keeps no token");
 
     let reset = c
         .reset_password(ResetPasswordRequest {
@@ -1191,46 +1192,65 @@ async fn a1_change_reset_and_unlock_a_password() {
     assert!(!reset.locked, "a reset lifts a lock after failed logins");
     assert!(who(&first).await.is_err(), "a reset ends every session");
     assert!(login("the third password").await.is_ok());
-    let again = c
-        .reset_password(ResetPasswordRequest {
-            token,
-            new_password: "the fourth password".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(again.code(), Code::Unauthenticated, "a token works once");
+    for used in [token, first_token] {
+        let again = c
+            .reset_password(ResetPasswordRequest {
+                token: used,
+                new_password: "the fourth password".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            again.code(),
+            Code::Unauthenticated,
+            "a token works once, and a reset ends the others"
+        );
+    }
+    let unlocked_by_reset: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE subject = 'hwx.registration.account.unlocked'",
+    )
+    .fetch_one(h.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        unlocked_by_reset, 1,
+        "the reset lifted the lock, and said so"
+    );
 
-    // A compromise lock stays through a reset; operations lift it.
+    // After a reported compromise no token is sent, and one asked for before no longer works.
     let session = login("the third password")
         .await
         .unwrap()
         .into_inner()
         .token;
-    c.report_compromise(authed(&session, ReportCompromiseRequest::default()))
-        .await
-        .unwrap();
     c.request_password_reset(RequestPasswordResetRequest {
         email: email.into(),
     })
     .await
     .unwrap();
-    let token = last_notice(&h)
+    let before = crate::notices::token(&crate::notices::wait_for(email, 3).await);
+    c.report_compromise(authed(&session, ReportCompromiseRequest::default()))
         .await
-        .body
-        .split_whitespace()
-        .find(|w| w.len() == 64)
-        .unwrap()
-        .to_owned();
-    let still = c
+        .unwrap();
+    let e = c
         .reset_password(ResetPasswordRequest {
-            token,
-            new_password: "the fifth password".into(),
+            token: before,
+            new_password: "the attacker's password".into(),
         })
         .await
-        .unwrap()
-        .into_inner();
-    assert!(still.locked, "a compromise lock outlives a reset");
-    assert!(login("the fifth password").await.is_err());
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+    c.request_password_reset(RequestPasswordResetRequest {
+        email: email.into(),
+    })
+    .await
+    .unwrap();
+    let notices: i64 = sqlx::query_scalar("SELECT count(*) FROM notices")
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(notices, 3, "no token for a compromised account");
+    assert!(login("the third password").await.is_err(), "still locked");
     let org = h.staff("someone@example.jp", "org", None).await;
     let e = c
         .unlock_account(authed(
@@ -1256,13 +1276,13 @@ async fn a1_change_reset_and_unlock_a_password() {
         .unwrap()
         .into_inner();
     assert!(!unlocked.locked);
-    assert!(login("the fifth password").await.is_ok());
+    assert!(login("the third password").await.is_ok());
     let unlocked_events: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM outbox WHERE subject = 'hwx.registration.account.unlocked'",
     )
     .fetch_one(h.db.pool())
     .await
     .unwrap();
-    assert_eq!(unlocked_events, 1);
+    assert_eq!(unlocked_events, 2);
     h.stop().await;
 }
