@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use hwx_proto::jobfeed::v1 as pb;
+use sqlx::Row;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -209,15 +210,19 @@ async fn export_in(
         .iter()
         .map(|i| format!("{}%", i.replace(['%', '_'], "")))
         .collect();
-    let expected: i64 = sqlx::query_scalar(store::sql::SNAPSHOT_COUNT)
-        .bind(organisation)
-        .bind(&filter.prefectures)
-        .bind(&filter.occupation_prefix)
-        .bind(&industries)
-        .bind(&filter.employment_types)
-        .bind(filter.updated_since)
+    // The count and the rows take the same filter, bound the same way ($1–$6).
+    let bind = |q: sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>| {
+        q.bind(organisation)
+            .bind(filter.prefectures.clone())
+            .bind(filter.occupation_prefix.clone())
+            .bind(industries.clone())
+            .bind(filter.employment_types.clone())
+            .bind(filter.updated_since)
+    };
+    let expected: i64 = bind(sqlx::query(store::sql::SNAPSHOT_COUNT))
         .fetch_one(&mut *conn)
-        .await?;
+        .await?
+        .try_get(0)?;
     let mut first = sink.take();
     first.cursor = cursor.to_string();
     first.records = expected;
@@ -230,15 +235,7 @@ async fn export_in(
     } else {
         store::sql::SNAPSHOT
     };
-    sqlx::query(declare)
-        .bind(organisation)
-        .bind(&filter.prefectures)
-        .bind(&filter.occupation_prefix)
-        .bind(&industries)
-        .bind(&filter.employment_types)
-        .bind(filter.updated_since)
-        .execute(&mut *conn)
-        .await?;
+    bind(sqlx::query(declare)).execute(&mut *conn).await?;
     let mut records = 0i64;
     let mut pages = 0u32;
     loop {

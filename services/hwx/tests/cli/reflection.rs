@@ -12,53 +12,37 @@ async fn channel(url: &str) -> tonic::transport::Channel {
         .unwrap()
 }
 
-/// The services a port lists, asked over reflection `v1alpha`.
-async fn list_v1alpha(url: &str) -> Vec<String> {
-    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-    let mut client = ServerReflectionClient::new(channel(url).await);
-    let ask = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut answers = client
-        .server_reflection_info(tokio_stream::iter([ask]))
-        .await
-        .unwrap()
-        .into_inner();
-    match answers.next().await.unwrap().unwrap().message_response {
-        Some(MessageResponse::ListServicesResponse(l)) => {
-            l.service.into_iter().map(|s| s.name).collect()
+/// `list_v1alpha` and `list_v1`: the services a port lists, asked over one reflection version
+/// (the two versions are the same messages in two packages).
+macro_rules! lister {
+    ($name:ident, $version:ident) => {
+        async fn $name(url: &str) -> Vec<String> {
+            use tonic_reflection::pb::$version::ServerReflectionRequest;
+            use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
+            use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
+            use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
+            let mut client = ServerReflectionClient::new(channel(url).await);
+            let ask = ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(MessageRequest::ListServices(String::new())),
+            };
+            let mut answers = client
+                .server_reflection_info(tokio_stream::iter([ask]))
+                .await
+                .unwrap()
+                .into_inner();
+            match answers.next().await.unwrap().unwrap().message_response {
+                Some(MessageResponse::ListServicesResponse(l)) => {
+                    l.service.into_iter().map(|s| s.name).collect()
+                }
+                other => panic!("not a list of services: {other:?}"),
+            }
         }
-        other => panic!("not a list of services: {other:?}"),
-    }
+    };
 }
 
-/// The same over `v1`.
-async fn list_v1(url: &str) -> Vec<String> {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    let mut client = ServerReflectionClient::new(channel(url).await);
-    let ask = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut answers = client
-        .server_reflection_info(tokio_stream::iter([ask]))
-        .await
-        .unwrap()
-        .into_inner();
-    match answers.next().await.unwrap().unwrap().message_response {
-        Some(MessageResponse::ListServicesResponse(l)) => {
-            l.service.into_iter().map(|s| s.name).collect()
-        }
-        other => panic!("not a list of services: {other:?}"),
-    }
-}
+lister!(list_v1alpha, v1alpha);
+lister!(list_v1, v1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_grpc_port_answers_both_reflection_versions_and_grpcurl_list() {

@@ -80,6 +80,42 @@ impl Harness {
         self.login(email, "correct horse battery").await
     }
 
+    /// A bureau officer records that the signed application arrived (today).
+    pub async fn record_submission(&self, officer: &str, application_id: &str) {
+        self.client
+            .clone()
+            .record_submission(authed(
+                officer,
+                RecordSubmissionRequest {
+                    application_id: application_id.into(),
+                    received_on: None,
+                },
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// A bureau officer decides an application.
+    pub async fn decide(
+        &self,
+        officer: &str,
+        application_id: &str,
+        approve: bool,
+    ) -> Result<Application, tonic::Status> {
+        self.client
+            .clone()
+            .decide_application(authed(
+                officer,
+                DecideApplicationRequest {
+                    application_id: application_id.into(),
+                    approve,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> String {
         let s = self
             .client

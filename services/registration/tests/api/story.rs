@@ -933,32 +933,14 @@ async fn sn2_an_application_submitted_before_a_revocation_cannot_be_approved_aft
         .await
         .unwrap()
         .into_inner();
-    c.record_submission(authed(
-        &tokyo,
-        RecordSubmissionRequest {
-            application_id: app.id.clone(),
-            received_on: None,
-        },
-    ))
-    .await
-    .unwrap();
+    h.record_submission(&tokyo, &app.id).await;
     // Revoked while its first application waits: it has no enrolment a check could look at.
     sqlx::query("UPDATE organisations SET revoked_on = '2026-11-26' WHERE id = $1::uuid")
         .bind(&org.id)
         .execute(h.db.pool())
         .await
         .unwrap();
-    let e = c
-        .decide_application(authed(
-            &tokyo,
-            DecideApplicationRequest {
-                application_id: app.id.clone(),
-                approve: true,
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap_err();
+    let e = h.decide(&tokyo, &app.id, true).await.unwrap_err();
     assert_eq!(rule(&e).as_deref(), Some("SN2"), "{e:?}");
     assert!(e.message().contains("2029-11-26"), "{}", e.message());
     let status: String = sqlx::query_scalar("SELECT status FROM applications WHERE id = $1::uuid")
@@ -973,18 +955,7 @@ async fn sn2_an_application_submitted_before_a_revocation_cannot_be_approved_aft
         .unwrap();
     assert_eq!(enrolments, 0, "no enrolment was made active");
     // A rejection is still possible: it grants nothing.
-    let rejected = c
-        .decide_application(authed(
-            &tokyo,
-            DecideApplicationRequest {
-                application_id: app.id,
-                approve: false,
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let rejected = h.decide(&tokyo, &app.id, false).await.unwrap();
     assert_eq!(rejected.status, ApplicationStatus::Rejected as i32);
     h.stop().await;
 }
