@@ -884,37 +884,58 @@ pub enum IngestLineError {
     Invalid(String),
 }
 
-/// The closing line of an NDJSON snapshot (`{"cursor": …, "records": …}`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // read only to be recognised
-struct SnapshotTrailer {
-    cursor: String,
-    records: i64,
+/// One line of an NDJSON ingest body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestLine {
+    /// A posting; `downloaded` when it came in the served form (a line of a feed download).
+    Posting {
+        content: Box<pb::PostingContent>,
+        downloaded: bool,
+    },
+    /// The closing line of a downloaded snapshot (`{"cursor": …, "records": N}`): no record, but
+    /// how many the snapshot held.
+    Closing { records: i64 },
 }
 
-/// One NDJSON ingest line: a posting in the ingest form, or a record as downloaded from the feed
-/// (`{"version", "content": {…}, "content_hash", …}`), which is taken as the employer's consent.
-/// A downloaded snapshot's closing line is no record: `None`.
-pub fn parse_ingest_line(line: &[u8]) -> Result<Option<pb::PostingContent>, IngestLineError> {
+/// One NDJSON ingest line: a posting in the ingest form, a record as downloaded from the feed
+/// (`{"version", "content": {…}, "content_hash", …}`, taken as the employer's consent), or a
+/// downloaded snapshot's closing line.
+pub fn parse_ingest_line(line: &[u8]) -> Result<IngestLine, IngestLineError> {
     let plain = match serde_json::from_slice::<PostingJson>(line) {
-        Ok(p) => return p.into_proto().map(Some).map_err(IngestLineError::Invalid),
+        Ok(p) => {
+            return p
+                .into_proto()
+                .map(|content| IngestLine::Posting {
+                    content: Box::new(content),
+                    downloaded: false,
+                })
+                .map_err(IngestLineError::Invalid);
+        }
         Err(e) => e,
     };
-    match serde_json::from_slice::<ServedLine>(line) {
-        Ok(served) => {
-            let mut p = served.content;
-            // Served means provided: the employer consented when it was fed in.
-            p.employer_consents.get_or_insert(true);
-            p.into_proto().map(Some).map_err(IngestLineError::Invalid)
-        }
-        Err(_) if serde_json::from_slice::<SnapshotTrailer>(line).is_ok() => Ok(None),
-        // A downloaded record whose content is wrong: say what is wrong with the content, not
-        // that the plain form has no field `version`.
-        Err(served) if !served.to_string().contains("missing field `content`") => {
-            Err(IngestLineError::Json(served))
-        }
-        Err(_) => Err(IngestLineError::Json(plain)),
+    // Not the ingest form: which other form it is decides which error to tell (read as a bare
+    // object on this error path only).
+    let Ok(object) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(line)
+    else {
+        return Err(IngestLineError::Json(plain));
+    };
+    if object.contains_key("content") {
+        let served = serde_json::from_slice::<ServedLine>(line).map_err(IngestLineError::Json)?;
+        let mut p = served.content;
+        // Served means provided: the employer consented when it was fed in.
+        p.employer_consents.get_or_insert(true);
+        return p
+            .into_proto()
+            .map(|content| IngestLine::Posting {
+                content: Box::new(content),
+                downloaded: true,
+            })
+            .map_err(IngestLineError::Invalid);
+    }
+    let closing = object.len() == 2 && object.contains_key("cursor");
+    match object.get("records").and_then(serde_json::Value::as_i64) {
+        Some(records) if closing => Ok(IngestLine::Closing { records }),
+        _ => Err(IngestLineError::Json(plain)),
     }
 }
 

@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use hwx_posting::record::{
-    AdditionJson, IngestLineError, PostingJson, PostingRecord, ServedJson, parse_ingest_line,
+    AdditionJson, IngestLine, IngestLineError, PostingJson, PostingRecord, ServedJson,
+    parse_ingest_line,
 };
 use hwx_proto::jobfeed::v1 as jf;
 use serde::{Deserialize, Serialize};
@@ -305,6 +306,7 @@ pub(crate) async fn snapshot(
         })
         .next()
         .unwrap_or_default();
+    let req_unless = req.unless_version.clone();
     let mut stream = s
         .job_feed
         .clone()
@@ -319,11 +321,21 @@ pub(crate) async fn snapshot(
     };
     let cursor = first.cursor.clone();
     // The feed's position and the caller's J8 additions (version_tag), and the query.
-    let etag = format!("W/\"{}-{}\"", first.version_tag, &query_key[..16]);
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let etag_value = format!("{}-{}", first.version_tag, &query_key[..16]);
+    let etag = format!("W/\"{etag_value}\"");
+    // The service said "the same" (the version asked for is current), or the header names this
+    // ETag in any form (weak comparison, RFC 9110) or `*`.
+    let same_version = first.last && !req_unless.is_empty() && first.version_tag == req_unless;
+    let matches = same_version
+        || headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',').any(|t| {
+                    let t = t.trim();
+                    t == "*" || t.trim_start_matches("W/").trim_matches('"') == etag_value
+                })
+            });
     let mut res_headers = HeaderMap::new();
     for (name, value) in [
         (header::ETAG, etag.as_str()),
@@ -351,6 +363,9 @@ pub(crate) async fn snapshot(
     }
     let body = async_body(move |tx| async move {
         if !first.data.is_empty() && tx.send(Ok(first.data.into())).await.is_err() {
+            return;
+        }
+        if first.last {
             return;
         }
         while let Some(item) = stream.next().await {
@@ -610,6 +625,10 @@ pub(crate) async fn ingest(
             .await;
     }
     let mut malformed = 0i64;
+    // A downloaded snapshot sent back: its closing line's count, and whether any line was in
+    // the downloaded form (one without its closing line may have been cut short).
+    let mut closing: Option<i64> = None;
+    let mut downloaded = false;
     let mut lines = 0i64;
     let mut sent = 0i64;
     let mut buf: Vec<u8> = Vec::new();
@@ -645,9 +664,23 @@ pub(crate) async fn ingest(
                 continue;
             }
             let item = match parse_ingest_line(line) {
-                Ok(Some(p)) => jf::ingest_request::Item::Posting(p),
-                // A downloaded snapshot's closing line: no record.
-                Ok(None) => continue,
+                Ok(IngestLine::Closing { records }) => {
+                    closing = Some(records);
+                    continue;
+                }
+                Ok(IngestLine::Posting { .. }) if snapshot.is_some() && closing.is_some() => {
+                    broken = Some(format!(
+                        "line {lines}: a record after the snapshot's closing line"
+                    ));
+                    break 'body;
+                }
+                Ok(IngestLine::Posting {
+                    content,
+                    downloaded: served,
+                }) => {
+                    downloaded |= served;
+                    jf::ingest_request::Item::Posting(*content)
+                }
                 Err(e) if snapshot.is_some() => {
                     broken = Some(not_a_posting(lines, &e));
                     break 'body;
@@ -681,14 +714,32 @@ pub(crate) async fn ingest(
             break;
         }
     }
+    // A downloaded snapshot sent back as a full snapshot must be whole: its closing line gives
+    // the count (and must agree with the caller's).
+    if snapshot.is_some() && broken.is_none() {
+        match (q.count, closing) {
+            (Some(given), Some(held)) if given != held => {
+                broken = Some(format!(
+                    "count={given} but the snapshot's closing line says {held} records"
+                ));
+            }
+            (None, None) if downloaded => {
+                broken = Some(
+                    "a downloaded snapshot without its closing line may have been cut short".into(),
+                );
+            }
+            _ => {}
+        }
+    }
     // A snapshot says it is complete only when the whole body arrived and every line was a
     // posting; otherwise the service withdraws nothing.
     if snapshot.is_some() && broken.is_none() && !call.is_finished() {
         let _ = tx
             .send(jf::IngestRequest {
-                // The caller's own count when it gave one: the service compares it with what came.
+                // The caller's own count (or the closing line's) when there is one: the service
+                // compares it with what came.
                 item: Some(jf::ingest_request::Item::SnapshotEnd(jf::SnapshotEnd {
-                    count: q.count.unwrap_or(sent),
+                    count: q.count.or(closing).unwrap_or(sent),
                 })),
             })
             .await;

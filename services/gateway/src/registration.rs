@@ -235,10 +235,12 @@ async fn request_password_reset(
 }
 
 /// Set a new password with a reset token. Every session of the account ends, and a lock after
-/// failed logins lifts (a compromise lock stays until operations lift it, A1).
+/// Set a new password with a reset token. Every session of the account ends, and so does every
+/// other open token; a lock after failed logins lifts. Refused under a compromise lock (A1):
+/// operations lift that one.
 #[utoipa::path(post, path = "/v1/password-resets/confirmation", security(()), request_body = PasswordReset,
     responses((status = 200, body = Account),
-        (status = 401, body = Problem, description = "the token is unknown, used or expired")))]
+        (status = 401, body = Problem, description = "the token is unknown, used or expired, or the account is locked after a reported compromise (A1)")))]
 async fn reset_password(
     State(s): State<AppState>,
     raw: axum::body::Bytes,

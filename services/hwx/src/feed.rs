@@ -361,8 +361,13 @@ pub fn verify(
     for (line, why) in &report.file {
         println!("FAIL the file (line {line}): {why}");
     }
+    let file = match report.file.len() {
+        0 => String::new(),
+        1 => "; 1 problem with the file".to_owned(),
+        n => format!("; {n} problems with the file"),
+    };
     println!(
-        "{total} records: {} verified, {} failed ({:.1} s)",
+        "{total} records: {} verified, {} failed{file} ({:.1} s)",
         report.ok,
         report.failed.len(),
         started.elapsed().as_secs_f64()

@@ -379,7 +379,17 @@ impl JobFeed {
                 &caller,
                 org,
                 "snapshot",
-                &format!("format={};{}", format_word(format), filter.describe()),
+                &format!(
+                    "format={};{}{}",
+                    format_word(format),
+                    filter.describe(),
+                    // A poll with the version the caller holds (HTTP If-None-Match).
+                    if req.unless_version.is_empty() {
+                        String::new()
+                    } else {
+                        format!(";if_none_match={}", req.unless_version)
+                    }
+                ),
                 0,
             )
             .await?;

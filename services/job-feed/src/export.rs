@@ -197,12 +197,14 @@ async fn export_in(
         .await?;
     let version_tag = format!("{cursor}.{adds}.{}", &digest[..digest.len().min(12)]);
     if unless_version == Some(version_tag.as_str()) {
-        // The caller holds this very snapshot (a 304 poll): no count, no rows.
-        let mut same = sink.take();
-        same.cursor = cursor.to_string();
-        same.version_tag = version_tag;
-        same.last = true;
-        sink.send(same).await?;
+        // The caller holds this very snapshot (a 304 poll): no count, no rows, no CSV header.
+        sink.send(pb::SnapshotChunk {
+            cursor: cursor.to_string(),
+            version_tag,
+            last: true,
+            ..Default::default()
+        })
+        .await?;
         return Ok(Exported { records: 0, cursor });
     }
     let industries: Vec<String> = filter

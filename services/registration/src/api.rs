@@ -415,25 +415,42 @@ impl Registration {
                 "the reset token is unknown, used or expired: ask for a new one (POST /v1/password-resets)",
             )
         };
+        let compromised = |a: &store::AccountRow| {
+            a.locked_reason.as_deref() == Some(COMPROMISE)
+                && a.locked_until.is_some_and(|t| t > now)
+        };
+        let refused = || {
+            ServiceError::unauthenticated(
+                "the account is locked after a reported compromise: operations unlock it; a reset cannot",
+            )
+            .with_rule(RuleId::A1)
+        };
         // Looked at before the (costly) hash: a guessed token costs one index look-up.
-        if !self.store.password_reset_open(&token_hash, now).await? {
-            return Err(unusable());
+        let account_id = self
+            .store
+            .password_reset_open(&token_hash, now)
+            .await?
+            .ok_or_else(unusable)?;
+        if self
+            .store
+            .account(account_id)
+            .await?
+            .as_ref()
+            .is_some_and(compromised)
+        {
+            return Err(refused());
         }
         let hash = auth::hash_password(req.new_password).await?;
         let mut tx = self.store.begin().await?;
-        let account_id = Store::use_password_reset(&mut tx, &token_hash, now)
-            .await?
-            .ok_or_else(unusable)?;
+        // The account first, then its token: the order every account change takes.
         let before = Store::lock_account_row(&mut tx, account_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("the account is closed"))?;
-        if before.locked_reason.as_deref() == Some(COMPROMISE)
-            && before.locked_until.is_some_and(|t| t > now)
-        {
-            return Err(ServiceError::unauthenticated(
-                "the account is locked after a reported compromise: operations unlock it; a reset cannot",
-            )
-            .with_rule(RuleId::A1));
+        if compromised(&before) {
+            return Err(refused());
+        }
+        if !Store::use_password_reset(&mut tx, &token_hash, account_id, now).await? {
+            return Err(unusable());
         }
         let account = Store::set_password(&mut tx, account_id, &hash, true)
             .await?

@@ -8,7 +8,7 @@
 //! | `org.mandatory_info_changed` | a new version of the SK7 information |
 //! | `enrolment.ended` | withdrawn, expired (D8), suspended or revoked: SK6e follows where data is held |
 //! | `account.locked` | failed logins, or a reported compromise (A1: ops are told) |
-//! | `account.unlocked` | operations lifted a lock |
+//! | `account.unlocked` | operations lifted a lock, or a reset lifted a lock after failed logins |
 //! | `account.password_changed` | by the holder, or with a reset token |
 //! | `notice.requested` | a message for a person (a reset token): the notifier delivers it |
 

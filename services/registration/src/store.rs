@@ -47,18 +47,21 @@ pub mod sql {
         UNLOCK_ACCOUNT = "UPDATE accounts SET locked_until = NULL, locked_reason = NULL, failed_logins = 0 WHERE id = $1 AND closed_on IS NULL RETURNING *";
         INSERT_PASSWORD_RESET = "INSERT INTO password_resets (token_hash, account_id, expires_at) VALUES ($1, $2, $3)";
         /// Takes a reset token once: unused and unexpired, then marked used in the same statement.
-        USE_PASSWORD_RESET = "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id";
+        /// Uses a token of this account once (the account row is locked first: one lock order).
+        USE_PASSWORD_RESET = "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND account_id = $3 AND used_at IS NULL AND expires_at > $2 RETURNING account_id";
         /// Every open reset token of the account ends (a reset, a change, an unlock, a compromise).
         END_PASSWORD_RESETS = "UPDATE password_resets SET used_at = $2 WHERE account_id = $1 AND used_at IS NULL";
         /// A token still usable, looked at before any password is hashed for it.
         PASSWORD_RESET_OPEN = "SELECT account_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
         /// The account row, locked: requests for one account are taken one at a time.
-        LOCK_ACCOUNT_ROW = "SELECT * FROM accounts WHERE id = $1 FOR UPDATE";
+        LOCK_ACCOUNT_ROW = "SELECT * FROM accounts WHERE id = $1 FOR NO KEY UPDATE";
         INSERT_NOTICE = "INSERT INTO notices (id, account_id, to_address, subject, body) VALUES ($1, $2, $3, $4, $5)";
         /// A notice not delivered yet, locked for its delivery.
         TAKE_NOTICE = "SELECT to_address, subject, body FROM notices WHERE id = $1 AND delivered_at IS NULL FOR UPDATE";
         /// Delivered: its text (a token) is kept nowhere after that.
         DELIVERED_NOTICE = "UPDATE notices SET body = '', delivered_at = now() WHERE id = $1";
+        /// Notices nobody delivered while their token worked: their text goes.
+        BLANK_STALE_NOTICES = "UPDATE notices SET body = '' WHERE delivered_at IS NULL AND body <> '' AND created_at < $1";
         /// Resets still open for the account (a bound on how many one can ask for).
         OPEN_PASSWORD_RESETS = "SELECT count(*) FROM password_resets WHERE account_id = $1 AND used_at IS NULL AND expires_at > $2";
 
@@ -530,18 +533,17 @@ impl Store {
         Ok(())
     }
 
-    /// Whether a reset token is still usable (without using it).
+    /// The account of a reset token still usable (without using it).
     pub async fn password_reset_open(
         &self,
         token_hash: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error> {
-        Ok(sqlx::query(sql::PASSWORD_RESET_OPEN)
+    ) -> Result<Option<Uuid>, sqlx::Error> {
+        sqlx::query_scalar(sql::PASSWORD_RESET_OPEN)
             .bind(token_hash)
             .bind(now)
             .fetch_optional(self.db.pool())
-            .await?
-            .is_some())
+            .await
     }
 
     pub async fn lock_account_row(
@@ -585,6 +587,15 @@ impl Store {
             .await
     }
 
+    /// Blank the text of notices not delivered before `before` (their token no longer works).
+    pub async fn blank_stale_notices(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query(sql::BLANK_STALE_NOTICES)
+            .bind(before)
+            .execute(self.db.pool())
+            .await?
+            .rows_affected())
+    }
+
     pub async fn delivered_notice(tx: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
         sqlx::query(sql::DELIVERED_NOTICE)
             .bind(id)
@@ -624,13 +635,16 @@ impl Store {
     pub async fn use_password_reset(
         tx: &mut PgConnection,
         token_hash: &[u8],
+        account: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<Option<Uuid>, sqlx::Error> {
-        sqlx::query_scalar(sql::USE_PASSWORD_RESET)
+    ) -> Result<bool, sqlx::Error> {
+        Ok(sqlx::query_scalar::<_, Uuid>(sql::USE_PASSWORD_RESET)
             .bind(token_hash)
             .bind(now)
+            .bind(account)
             .fetch_optional(tx)
-            .await
+            .await?
+            .is_some())
     }
 
     // Organisations (K1–K4, A2, SK7, D2, L1).

@@ -354,6 +354,23 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     assert_eq!(not_modified.status, 304);
     // Answered from the snapshot's version alone: nothing counted, no count to give.
     assert_eq!(not_modified.header("x-record-count"), None);
+    assert!(not_modified.body.is_empty());
+    // The strong form of the same tag matches too (If-None-Match compares weakly).
+    let strong = etag.trim_start_matches("W/").to_owned();
+    let again = s
+        .get("/v1/feed/snapshot", &org, &[("If-None-Match", &strong)])
+        .await;
+    assert_eq!(again.status, 304);
+    // Another query's download is another file: the tag does not match it.
+    let other = s
+        .get(
+            "/v1/feed/snapshot?format=ndjson",
+            &org,
+            &[("If-None-Match", &etag)],
+        )
+        .await;
+    assert_eq!(other.status, 200);
+    assert_eq!(other.header("x-record-count"), Some("30"));
     let sjis = s
         .get("/v1/feed/snapshot?encoding=shift_jis", &org, &[])
         .await;
@@ -476,6 +493,46 @@ async fn j5_j6_j7_feed_over_http_from_ndjson_ingest_to_a_verified_download() {
     assert_eq!(
         (r.json()["unchanged"].as_i64(), r.json()["refused"].as_i64()),
         (Some(1), Some(0)),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    // A whole downloaded snapshot sent back as a full snapshot: its closing line is no record
+    // and gives the count; nothing changes.
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings?snapshot_id=2026-11-29",
+        &[("Authorization", &auth)],
+        nd_text.as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        (
+            r.json()["unchanged"].as_i64(),
+            r.json()["withdrawn"].as_i64()
+        ),
+        (Some(30), Some(0))
+    );
+    // The same download cut short (no closing line) withdraws nothing.
+    let r = request_raw(
+        s.gateway,
+        "POST",
+        "/v1/feed/postings?snapshot_id=2026-11-29",
+        &[("Authorization", &auth)],
+        &ndjson(
+            &nd_lines[..10]
+                .iter()
+                .map(|l| (*l).to_owned())
+                .collect::<Vec<_>>(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains("cut short"),
         "{}",
         String::from_utf8_lossy(&r.body)
     );

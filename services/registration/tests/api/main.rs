@@ -38,6 +38,7 @@ impl std::ops::Deref for Harness {
 impl Harness {
     /// A registration service on a free port, its clock at `at`.
     pub async fn start(at: &str) -> Harness {
+        notices::capture();
         let clock = ManualClock::new(
             DateTime::parse_from_rfc3339(at)
                 .unwrap()

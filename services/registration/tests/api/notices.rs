@@ -5,6 +5,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tracing::field::{Field, Visit};
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -36,11 +37,15 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
     }
 }
 
-/// Capture notices from now on (once per test binary).
+/// Capture notices from now on (once per test binary, before any service starts: the
+/// notifier runs only where the log shows notices). Nothing else is enabled.
 pub fn capture() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let _ = tracing_subscriber::registry().with(Capture).try_init();
+        let only_notices = tracing_subscriber::filter::filter_fn(|m| m.target() == "hwx::notice");
+        let _ = tracing_subscriber::registry()
+            .with(Capture.with_filter(only_notices))
+            .try_init();
     });
 }
 
