@@ -19,78 +19,74 @@ use crate::model::*;
 use crate::problem::Problem;
 use crate::{ApiResult, AppState, body, grpc};
 
-/// A page of a list (docs/API.md): `page_size` 1–500 (50 when left out), `page_token` from the
-/// previous page's `next_page_token`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Paging {
-    /// Items per page: 1 to 500; 50 when left out.
-    #[param(example = 50, minimum = 1, maximum = 500)]
-    pub page_size: Option<i32>,
-    /// The `next_page_token` of the previous page; left out for the first page.
-    pub page_token: Option<String>,
+/// The query of a list (docs/API.md API3): `page_size` 1–500 (50 when left out) and
+/// `page_token` from the previous page's `next_page_token`, then the list's own filters.
+macro_rules! paged_query {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Deserialize, IntoParams)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// Items per page: 1 to 500; 50 when left out.
+            #[param(example = 50, minimum = 1, maximum = 500)]
+            pub page_size: Option<i32>,
+            /// The `next_page_token` of the previous page; left out for the first page.
+            pub page_token: Option<String>,
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// The page asked for. A `page_size` the caller gave is 1 or more (0 would mean "the
+            /// default" to the service, a quiet change docs/API.md rules out); the service checks
+            /// the maximum.
+            fn page(&self) -> Result<Option<hwx_proto::common::v1::PageRequest>, Problem> {
+                if let Some(n) = self.page_size.filter(|n| *n < 1) {
+                    return Err(Problem::bad_request(format!(
+                        "page_size {n}: 1 to 500 (50 when left out)"
+                    )));
+                }
+                Ok(Some(hwx_proto::common::v1::PageRequest {
+                    page_size: self.page_size.unwrap_or(0),
+                    page_token: self.page_token.clone().unwrap_or_default(),
+                }))
+            }
+        }
+    };
 }
 
-/// `GET /v1/applications`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ApplicationsQuery {
-    /// Items per page: 1 to 500; 50 when left out.
-    #[param(example = 50, minimum = 1, maximum = 500)]
-    pub page_size: Option<i32>,
-    /// The `next_page_token` of the previous page; left out for the first page.
-    pub page_token: Option<String>,
-    /// Only applications in this state: `registered`, `submitted`, `approved`, `rejected` or
-    /// `expired` (AP4).
-    #[param(example = "submitted")]
-    pub status: Option<String>,
-}
+paged_query!(
+    /// A list with no filters of its own.
+    Paging {}
+);
 
-/// `GET /v1/public/organisations`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PublicQuery {
-    /// Items per page: 1 to 500; 50 when left out.
-    #[param(example = 50, minimum = 1, maximum = 500)]
-    pub page_size: Option<i32>,
-    /// The `next_page_token` of the previous page; left out for the first page.
-    pub page_token: Option<String>,
-    /// Only organisations in this prefecture (JIS code `01`–`47`).
-    #[param(example = "13")]
-    pub prefecture_code: Option<String>,
-}
-
-/// `GET /v1/bureau/overdue-emails`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OverdueQuery {
-    /// Items per page: 1 to 500; 50 when left out.
-    #[param(example = 50, minimum = 1, maximum = 500)]
-    pub page_size: Option<i32>,
-    /// The `next_page_token` of the previous page; left out for the first page.
-    pub page_token: Option<String>,
-    /// MHLW and operations: only this bureau's (prefecture code `01`–`47`); a bureau officer
-    /// always sees their own.
-    #[param(example = "13")]
-    pub bureau_code: Option<String>,
-}
-
-/// The page asked for. A `page_size` the caller gave is 1 or more (0 would mean "the default"
-/// to the service, a quiet change docs/API.md rules out); the service checks the maximum.
-fn page(
-    size: Option<i32>,
-    token: &Option<String>,
-) -> Result<Option<hwx_proto::common::v1::PageRequest>, Problem> {
-    if let Some(n) = size.filter(|n| *n < 1) {
-        return Err(Problem::bad_request(format!(
-            "page_size {n}: 1 to 500 (50 when left out)"
-        )));
+paged_query!(
+    /// `GET /v1/applications`.
+    ApplicationsQuery {
+        /// Only applications in this state: `registered`, `submitted`, `approved`, `rejected` or
+        /// `expired` (AP4).
+        #[param(example = "submitted")]
+        status: Option<String>,
     }
-    Ok(Some(hwx_proto::common::v1::PageRequest {
-        page_size: size.unwrap_or(0),
-        page_token: token.clone().unwrap_or_default(),
-    }))
-}
+);
+
+paged_query!(
+    /// `GET /v1/public/organisations`.
+    PublicQuery {
+        /// Only organisations in this prefecture (JIS code `01`–`47`).
+        #[param(example = "13")]
+        prefecture_code: Option<String>,
+    }
+);
+
+paged_query!(
+    /// `GET /v1/bureau/overdue-emails`.
+    OverdueQuery {
+        /// MHLW and operations: only this bureau's (prefecture code `01`–`47`); a bureau officer
+        /// always sees their own.
+        #[param(example = "13")]
+        bureau_code: Option<String>,
+    }
+);
 
 fn next(token: String) -> Option<String> {
     Some(token).filter(|t| !t.is_empty())
@@ -407,7 +403,7 @@ async fn overdue_emails(
             &headers,
             reg::ListOverdueBureauEmailsRequest {
                 bureau_code: q.bureau_code.clone().unwrap_or_default(),
-                page: page(q.page_size, &q.page_token)?,
+                page: q.page()?,
             },
         ))
         .await?
@@ -454,7 +450,7 @@ async fn list_applications(
         Some(st) => status_in(st)?,
     };
     let req = reg::ListApplicationsRequest {
-        page: page(p.page_size, &p.page_token)?,
+        page: p.page()?,
         status,
         ..Default::default()
     };
@@ -580,7 +576,7 @@ async fn public_organisations(
 ) -> ApiResult<Json<Page<PublicOrganisation>>> {
     let req = reg::ListPublicOrganisationsRequest {
         prefecture_code: p.prefecture_code.clone().unwrap_or_default(),
-        page: page(p.page_size, &p.page_token)?,
+        page: p.page()?,
     };
     let r = s
         .registration
@@ -616,9 +612,7 @@ async fn revoked_organisations(
     let r = s
         .registration
         .clone()
-        .list_revoked_organisations(reg::ListRevokedOrganisationsRequest {
-            page: page(p.page_size, &p.page_token)?,
-        })
+        .list_revoked_organisations(reg::ListRevokedOrganisationsRequest { page: p.page()? })
         .await?
         .into_inner();
     let items = r

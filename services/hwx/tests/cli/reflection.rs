@@ -4,14 +4,6 @@
 use hwx_testkit::Stack;
 use tokio_stream::StreamExt;
 
-async fn channel(url: &str) -> tonic::transport::Channel {
-    tonic::transport::Endpoint::from_shared(url.to_owned())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
 /// `list_v1alpha` and `list_v1`: the services a port lists, asked over one reflection version
 /// (the two versions are the same messages in two packages).
 macro_rules! lister {
@@ -21,7 +13,9 @@ macro_rules! lister {
             use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
             use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
             use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
-            let mut client = ServerReflectionClient::new(channel(url).await);
+            // The project's one client constructor.
+            let mut client =
+                ServerReflectionClient::new(hwx_platform::grpc::client(url, None).unwrap());
             let ask = ServerReflectionRequest {
                 host: String::new(),
                 message_request: Some(MessageRequest::ListServices(String::new())),
