@@ -90,6 +90,10 @@ pub struct Config {
     /// process, whatever services it runs. Unset (empty in the file and in `hwx config`): none.
     #[serde(with = "optional_addr")]
     pub metrics_addr: Option<SocketAddr>,
+    /// The portal origins browsers may call the gateway from (CORS), each `https://host[:port]`
+    /// exactly as the browser sends it in `Origin`; `HWX_CORS_ORIGINS` takes them comma-separated.
+    /// Empty: no cross-origin browser calls at all.
+    pub cors_origins: Vec<String>,
     /// Where each service listens and where the others reach it, by service name
     /// (`[services.job-feed]` in the file, `HWX_JOB_FEED_ADDR` / `HWX_JOB_FEED_URL` in the
     /// environment). Every service the binary has is listed, with its default port.
@@ -137,6 +141,18 @@ mod optional_addr {
     }
 }
 
+/// `scheme://host[:port]`, lowercase, as browsers send `Origin`.
+fn is_origin(o: &str) -> bool {
+    let Some((scheme, rest)) = o.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "https" | "http")
+        && !rest.is_empty()
+        && rest.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | ':' | '[' | ']')
+        })
+}
+
 fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
@@ -156,6 +172,7 @@ impl Default for Config {
             clock: "system".into(),
             signing_key: Secret::default(),
             metrics_addr: None,
+            cors_origins: Vec::new(),
             services: BTreeMap::new(),
         }
     }
@@ -192,6 +209,7 @@ pub const ENV_VARS: &[&str] = &[
     "HWX_CLOCK",
     "HWX_SIGNING_KEY",
     "HWX_METRICS_ADDR",
+    "HWX_CORS_ORIGINS",
 ];
 
 /// The environment variables of a service's endpoint: `HWX_JOB_FEED_ADDR`, `HWX_JOB_FEED_URL`.
@@ -303,6 +321,14 @@ impl Config {
                         addr => Some(parse(var, addr)?),
                     }
                 }
+                "HWX_CORS_ORIGINS" => {
+                    self.cors_origins = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
                 _ => {}
             }
         }
@@ -353,6 +379,13 @@ impl Config {
             )));
         }
         crate::clock::parse(&self.clock).map_err(ConfigError::Invalid)?;
+        for origin in &self.cors_origins {
+            if !is_origin(origin) {
+                return Err(ConfigError::Invalid(format!(
+                    "cors_origins: {origin:?} is not an origin; write it as the browser sends it, e.g. https://portal.example.jp (no path, no trailing /)"
+                )));
+            }
+        }
         Ok(())
     }
 

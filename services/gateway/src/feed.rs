@@ -663,6 +663,13 @@ pub(crate) async fn ingest(
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            // A file in another encoding is wrong throughout: said once, not once per line.
+            if std::str::from_utf8(line).is_err() {
+                broken = Some(format!(
+                    "line {lines}: not UTF-8; the body must be UTF-8 NDJSON (a Shift_JIS file? convert it first: iconv -f SHIFT_JIS -t UTF-8)"
+                ));
+                break 'body;
+            }
             let item = match parse_ingest_line(line) {
                 Ok(IngestLine::Closing { records }) => {
                     closing = Some(records);

@@ -11,6 +11,7 @@
 // A problem is the response itself, built once on the error path: boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
+mod browser;
 mod docs;
 mod feed;
 pub mod limits;
@@ -19,6 +20,7 @@ mod ops;
 pub mod problem;
 mod registration;
 mod rules;
+pub mod server;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -74,6 +76,8 @@ pub struct GatewayState {
     pub(crate) limits: Limits,
     /// Live streams end when the gateway stops (a graceful stop would wait for them forever).
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The portal origins browsers may call from (CORS).
+    pub(crate) cors_origins: Vec<String>,
 }
 
 async fn build(cx: Context) -> Result<Parts, String> {
@@ -101,15 +105,16 @@ async fn build(cx: Context) -> Result<Parts, String> {
         auth: cx.authenticator()?,
         limits: limits.clone(),
         shutdown: cx.shutdown.clone(),
+        cors_origins: cx.config.cors_origins.clone(),
     }));
     let app = router(state);
     let watcher = limits.clone();
-    Ok(
-        Parts::http(move |listener, shutdown| serve(app, listener, shutdown))
-            .task("switches", move |shutdown| watcher.watch(shutdown))
-            .task("admissions", move |shutdown| limits.exchange(shutdown))
-            .note(format!("API docs: http://{}/docs", cx.addr)),
-    )
+    Ok(Parts::http(move |listener, shutdown| {
+        server::serve(app, listener, shutdown, server::ServerLimits::default())
+    })
+    .task("switches", move |shutdown| watcher.watch(shutdown))
+    .task("admissions", move |shutdown| limits.exchange(shutdown))
+    .note(format!("API docs: http://{}/docs", cx.addr)))
 }
 
 #[derive(OpenApi)]
@@ -158,12 +163,14 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(feed::ingest_routes().layer(DefaultBodyLimit::disable()))
         .split_for_parts();
-    let openapi = tag_by_area(openapi);
+    let openapi = document_problems(tag_by_area(openapi));
     api.merge(docs::routes(&openapi))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), maintenance))
         .layer(middleware::from_fn(problems))
+        .layer(middleware::from_fn_with_state(state.clone(), browser::cors))
         .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn(browser::security_headers))
         .layer(middleware::from_fn(trace))
         .with_state(state)
 }
@@ -198,6 +205,119 @@ fn tag_by_area(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
         .flatten()
         {
             op.tags = Some(vec![(*tag).to_owned()]);
+        }
+    }
+    openapi
+}
+
+/// Every answer an operation can give is in its description: besides the successes each
+/// handler names, the problems any call may meet on its way (bad input, login, roles, limits,
+/// maintenance, a service down), so a client, and a schema-driven fuzzer, can rely on the list.
+fn document_problems(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, header::HeaderBuilder};
+    let problem = |why: &str, retry: bool| {
+        let mut r = ResponseBuilder::new().description(why).content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        );
+        if retry {
+            r = r.header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(
+                        utoipa::openapi::schema::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::Integer)
+                            .build(),
+                    ))
+                    .description(Some("seconds until a retry makes sense"))
+                    .build(),
+            );
+        }
+        r.build()
+    };
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let local = path.starts_with("/v1/rules");
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+        ] {
+            let Some(op) = op else { continue };
+            let secured = op.security.as_ref().is_some_and(|s| {
+                serde_json::to_value(s)
+                    .map(|v| v.to_string().contains("bearer"))
+                    .unwrap_or(false)
+            });
+            // A problem a handler names itself is problem+json too (utoipa writes a body's type
+            // as application/json).
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let (false, utoipa::openapi::RefOr::T(r)) = (status.starts_with('2'), response)
+                    && let Some(content) = r.content.shift_remove("application/json")
+                {
+                    r.content
+                        .insert("application/problem+json".to_owned(), content);
+                }
+            }
+            let write = method != "get";
+            let mut add = |status: &str, why: &str, retry: bool| {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(why, retry).into());
+            };
+            add(
+                "400",
+                "bad input: the problem names the field or parameter",
+                false,
+            );
+            if secured {
+                add(
+                    "401",
+                    "no session, or one that ended: log in (POST /v1/sessions)",
+                    false,
+                );
+                add(
+                    "403",
+                    "the caller's role or organisation may not do this, or a rule of the terms refuses it (`rule`)",
+                    false,
+                );
+            }
+            if path.contains('{') || write {
+                add(
+                    "404",
+                    "no such resource, or one that is not the caller's",
+                    false,
+                );
+            }
+            if write {
+                add("409", "it conflicts with what exists", false);
+                add(
+                    "422",
+                    "a rule of the terms refuses it in the resource's present state (`rule`)",
+                    false,
+                );
+            }
+            if op.request_body.is_some() {
+                add("413", "the body is over the limit", false);
+            }
+            add("429", "over the organisation's rate limit (X2)", true);
+            add(
+                "503",
+                "maintenance (X1), or a service is down: retry after the time given",
+                true,
+            );
+            if !local {
+                add(
+                    "502",
+                    "a service stopped while answering: whether it acted is unknown; look, then retry",
+                    true,
+                );
+                add("504", "a service did not answer in time", false);
+            }
         }
     }
     openapi
@@ -241,21 +361,6 @@ async fn problems(req: Request, next: Next) -> Response {
         }
     }
     out
-}
-
-async fn serve(
-    app: Router,
-    listener: tokio::net::TcpListener,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = shutdown.wait_for(|s| *s).await;
-    })
-    .await
 }
 
 /// A gRPC request carrying the caller's bearer token (the client adds trace context and request

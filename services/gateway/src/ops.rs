@@ -14,15 +14,18 @@ use crate::model::{Emergency, RateLimits};
 use crate::problem::Problem;
 use crate::{ApiResult, AppState, body};
 
-/// The caller must be operations (or the ministry), asked now: a switch that reaches every
-/// replica is never thrown with a token revoked a moment ago.
+/// The caller must be operations, asked now: a switch that reaches every replica is never thrown
+/// with a token revoked a moment ago.
 async fn require_ops(s: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     let token = crate::bearer(headers)?;
     let caller = s.auth.fresh(&token).await?;
-    if matches!(caller.role, Role::Ops | Role::Mhlw) {
+    if caller.role == Role::Ops {
         Ok(())
     } else {
-        Err(Problem::new(StatusCode::FORBIDDEN, "operations only"))
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "operations only (an account of role ops)",
+        ))
     }
 }
 

@@ -77,6 +77,12 @@ impl From<tonic::Status> for Problem {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "a service is unavailable; try again".to_owned(),
             ),
+            // Not our service's answer but the call breaking under it (the service died or
+            // restarted mid-call): whether it acted is unknown, and a retry shortly may work.
+            tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Aborted if !ours => (
+                StatusCode::BAD_GATEWAY,
+                "a service stopped while answering; whether it acted is unknown: look, then try again".to_owned(),
+            ),
             code => {
                 let status = StatusCode::from_u16(ErrorKind::http_status(code))
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -89,7 +95,10 @@ impl From<tonic::Status> for Problem {
             }
         };
         let mut p = Problem::new(status, detail);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if matches!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY
+        ) {
             // A service that is down or restarting: worth a retry shortly (docs/API.md API9).
             p = p.retry_after(2);
         }
@@ -128,5 +137,28 @@ impl IntoResponse for Problem {
 impl From<grpc::ServiceError> for Problem {
     fn from(e: grpc::ServiceError) -> Self {
         Problem::from(tonic::Status::from(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the fault harness: a registration killed mid-call gave the caller a 500. A call
+    /// broken by the transport is a 502 to retry; our own internal error stays a 500.
+    #[test]
+    fn a_call_broken_under_it_is_a_bad_gateway_to_retry_not_a_500() {
+        for broken in [
+            tonic::Status::unknown("h2 protocol error: error reading a body from connection"),
+            tonic::Status::internal("transport error"),
+        ] {
+            let p = Problem::from(broken);
+            assert_eq!((p.status, p.retry_after), (502, Some(2)), "{}", p.detail);
+        }
+        let ours: tonic::Status = grpc::ServiceError::internal("internal error").into();
+        let p = Problem::from(ours);
+        assert_eq!((p.status, p.retry_after), (500, None));
+        let p = Problem::from(tonic::Status::unavailable("connection refused"));
+        assert_eq!((p.status, p.retry_after), (503, Some(2)));
     }
 }

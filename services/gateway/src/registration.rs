@@ -147,7 +147,25 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Stat
     let token = crate::bearer(&headers)?;
     s.registration
         .clone()
-        .logout(reg::LogoutRequest { token })
+        .logout(reg::LogoutRequest {
+            token,
+            everywhere: false,
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Log out everywhere: every session of the caller's account ends, this one included (other
+/// gateways stop honouring them within 5 seconds).
+#[utoipa::path(delete, path = "/v1/account/sessions", security(("bearer" = [])), responses((status = 204)))]
+async fn logout_everywhere(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let token = crate::bearer(&headers)?;
+    s.registration
+        .clone()
+        .logout(reg::LogoutRequest {
+            token,
+            everywhere: true,
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -636,6 +654,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_account))
         .routes(routes!(report_compromise))
         .routes(routes!(login, logout))
+        .routes(routes!(logout_everywhere))
         .routes(routes!(change_password))
         .routes(routes!(request_password_reset))
         .routes(routes!(reset_password))

@@ -11,7 +11,9 @@ use chrono::NaiveDate;
 use hwx_platform::auth::{Authenticator, Caller, Role};
 use hwx_platform::clock::SharedClock;
 use hwx_platform::db::Database;
-use hwx_platform::grpc::ServiceError;
+use hwx_platform::grpc::{self, ErrorKind, ServiceError};
+use hwx_proto::registration::v1::GetOrganisationRequest;
+use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use hwx_rules::access::{EnrolmentStatus, service_access};
 use hwx_rules::eligibility::Service;
 use tokio::sync::{broadcast, watch};
@@ -25,6 +27,8 @@ pub struct Access {
     db: Database,
     clock: SharedClock,
     auth: Authenticator,
+    /// Registration, which knows under which bureau each organisation is.
+    registration: RegistrationServiceClient<grpc::Client>,
     /// Organisations whose enrolment just changed (from NOTIFY, on every replica).
     pub changed: broadcast::Sender<Uuid>,
     /// Bumped whenever the feed moves.
@@ -36,6 +40,7 @@ impl Access {
         db: Database,
         clock: SharedClock,
         auth: Authenticator,
+        registration: RegistrationServiceClient<grpc::Client>,
         feed: watch::Receiver<u64>,
         changed: broadcast::Sender<Uuid>,
     ) -> Self {
@@ -43,6 +48,7 @@ impl Access {
             db,
             clock,
             auth,
+            registration,
             changed,
             feed,
         }
@@ -51,6 +57,42 @@ impl Access {
     /// Who calls, from the bearer token.
     pub async fn caller<T>(&self, request: &tonic::Request<T>) -> Result<Caller, ServiceError> {
         self.auth.caller(request).await
+    }
+
+    /// A bureau officer sees only what concerns organisations under their own bureau. Registration
+    /// knows where each organisation is and decides, asked with the officer's own token; an
+    /// organisation elsewhere and one that does not exist get the same refusal.
+    pub async fn in_jurisdiction<T>(
+        &self,
+        request: &tonic::Request<T>,
+        org: Uuid,
+    ) -> Result<(), ServiceError> {
+        let mut ask = tonic::Request::new(GetOrganisationRequest {
+            id: org.to_string(),
+        });
+        if let Some(token) = request.metadata().get("authorization") {
+            ask.metadata_mut().insert("authorization", token.clone());
+        }
+        match self.registration.clone().get_organisation(ask).await {
+            Ok(_) => Ok(()),
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::PermissionDenied | tonic::Code::NotFound
+                ) =>
+            {
+                Err(ServiceError::forbidden(
+                    "a labour-bureau officer reads the access logs of the organisations under their own bureau only",
+                ))
+            }
+            Err(s) => Err(ServiceError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "registration cannot say where the organisation is now: {}",
+                    s.message()
+                ),
+            )),
+        }
     }
 
     /// Only Hello Work's systems feed postings in.

@@ -209,17 +209,21 @@ impl JobFeed {
         request: Request<ListAccessLogRequest>,
     ) -> Result<Response<ListAccessLogResponse>, ServiceError> {
         let caller = self.access.caller(&request).await?;
-        let req = request.into_inner();
         let org = match caller.role {
             Role::Org => caller
                 .organisation_id
                 .ok_or_else(|| ServiceError::not_found("register your organisation first"))?,
-            Role::Bureau | Role::Mhlw | Role::Ops => Uuid::parse_str(req.organisation_id.trim())
-                .map_err(|_| {
+            Role::Bureau | Role::Mhlw | Role::Ops => {
+                Uuid::parse_str(request.get_ref().organisation_id.trim()).map_err(|_| {
                     ServiceError::invalid("organisation_id: the organisation whose reads to list")
-                })?,
+                })?
+            }
             _ => return Err(ServiceError::forbidden("not a role that reads access logs")),
         };
+        if caller.role == Role::Bureau {
+            self.access.in_jurisdiction(&request, org).await?;
+        }
+        let req = request.into_inner();
         if caller.role == Role::Org
             && !req.organisation_id.trim().is_empty()
             && Uuid::parse_str(req.organisation_id.trim()).ok() != Some(org)

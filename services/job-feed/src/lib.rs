@@ -22,6 +22,7 @@ use hwx_platform::events::ConsumerSpec;
 use hwx_platform::kit::{Context, Parts, ServiceSpec, Sweep};
 pub use hwx_posting::{codes, record};
 use hwx_proto::jobfeed::v1::job_feed_service_server::JobFeedServiceServer;
+use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use tokio::sync::{broadcast, watch};
 
 pub use api::JobFeed;
@@ -52,6 +53,7 @@ async fn build(cx: Context) -> Result<Parts, String> {
         db.clone(),
         cx.clock.clone(),
         cx.authenticator()?,
+        RegistrationServiceClient::new(cx.client("registration", Some(Duration::from_secs(10)))?),
         feed_rx,
         changed.clone(),
     );

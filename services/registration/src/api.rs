@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::auth::{self, LocalSessions};
 use crate::convert;
 use crate::events;
+use crate::password;
 use crate::pdf;
 use crate::store::{self, ApplicationRow, NewApplication, NewOrganisation, Store};
 
@@ -118,15 +119,14 @@ const COMPROMISE: &str = "compromise reported";
 /// Reset tokens one account may hold unused at once.
 const MAX_OPEN_RESETS: i64 = 3;
 
-fn check_new_password(password: &str) -> Result<(), ServiceError> {
-    if password.chars().count() < auth::MIN_PASSWORD_LEN {
-        return Err(ServiceError::invalid(format!(
-            "new_password: at least {} characters",
-            auth::MIN_PASSWORD_LEN
-        )));
+/// A new password per NIST SP 800-63B ([`password`]), or the refusal saying why not.
+fn check_new_password(field: &str, password: &str, email: &str) -> Result<(), ServiceError> {
+    match password::problem(field, password, email) {
+        Some(why) => Err(ServiceError::invalid(why)),
+        None => Ok(()),
     }
-    Ok(())
 }
+
 const FAILED_LOGINS: &str = "failed logins";
 
 /// The handlers, in the service's own error type: `?` works on database and rule errors alike.
@@ -160,12 +160,7 @@ impl Registration {
                 req.email
             )));
         }
-        if req.password.chars().count() < auth::MIN_PASSWORD_LEN {
-            return Err(ServiceError::invalid(format!(
-                "password: at least {} characters",
-                auth::MIN_PASSWORD_LEN
-            )));
-        }
+        check_new_password("password", &req.password, &email)?;
         let bureau = match role {
             Role::Bureau if valid_prefecture(&req.bureau_code) => Some(req.bureau_code.as_str()),
             Role::Bureau => {
@@ -247,9 +242,16 @@ impl Registration {
         request: Request<LogoutRequest>,
     ) -> Result<Response<LogoutResponse>, ServiceError> {
         let req = request.into_inner();
-        self.store
-            .revoke_session(&auth::token_hash(&req.token))
-            .await?;
+        let hash = auth::token_hash(&req.token);
+        if !req.everywhere {
+            self.store.revoke_session(&hash).await?;
+            return Ok(Response::new(LogoutResponse {}));
+        }
+        // Everywhere: the token must be a live session, which says whose sessions end.
+        let caller = self.auth.fresh(&req.token).await?;
+        let mut tx = self.store.begin().await?;
+        Store::revoke_sessions(&mut tx, caller.account_id).await?;
+        tx.commit().await?;
         Ok(Response::new(LogoutResponse {}))
     }
 
@@ -316,13 +318,13 @@ impl Registration {
         let caller = self.caller(&request).await?;
         let token = hwx_platform::auth::bearer(&request);
         let req = request.into_inner();
-        check_new_password(&req.new_password)?;
         let now = self.now();
         let account = self
             .store
             .account(caller.account_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("the account no longer exists"))?;
+        check_new_password("new_password", &req.new_password, &account.email)?;
         if !auth::verify_password(req.current_password, account.password_hash.clone()).await {
             // A stolen session must not guess the password at the rate limit's pace.
             self.count_failure(account.id, now).await?;
@@ -407,7 +409,6 @@ impl Registration {
         request: Request<ResetPasswordRequest>,
     ) -> Result<Response<Account>, ServiceError> {
         let req = request.into_inner();
-        check_new_password(&req.new_password)?;
         let now = self.now();
         let token_hash = auth::token_hash(req.token.trim());
         let unusable = || {
@@ -431,15 +432,15 @@ impl Registration {
             .password_reset_open(&token_hash, now)
             .await?
             .ok_or_else(unusable)?;
-        if self
+        let holder = self
             .store
             .account(account_id)
             .await?
-            .as_ref()
-            .is_some_and(compromised)
-        {
+            .ok_or_else(|| ServiceError::not_found("the account is closed"))?;
+        if compromised(&holder) {
             return Err(refused());
         }
+        check_new_password("new_password", &req.new_password, &holder.email)?;
         let hash = auth::hash_password(req.new_password).await?;
         let mut tx = self.store.begin().await?;
         // The account first, then its token: the order every account change takes.
@@ -1080,15 +1081,16 @@ impl Registration {
         caller: &Caller,
         id: &str,
     ) -> Result<(ApplicationRow, String), ServiceError> {
+        caller.require(&[Role::Org, Role::Bureau, Role::Mhlw, Role::Ops])?;
         let id = uuid(id, "id")?;
-        let (app, prefecture) = self
-            .store
-            .application(id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(format!("no application {id}")))?;
-        caller.own_organisation(app.organisation_id)?;
-        if caller.role == Role::Bureau {
-            self.jurisdiction(caller, &prefecture)?;
+        let hidden = || ServiceError::not_found(format!("no application {id}"));
+        let (app, prefecture) = self.store.application(id).await?.ok_or_else(hidden)?;
+        // Another organisation's application, or one outside the officer's bureau, is answered
+        // as one that does not exist: an ID tells nobody whether it is in use.
+        if caller.own_organisation(app.organisation_id).is_err()
+            || (caller.role == Role::Bureau && self.jurisdiction(caller, &prefecture).is_err())
+        {
+            return Err(hidden());
         }
         Ok((app, prefecture))
     }

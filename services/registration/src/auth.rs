@@ -15,8 +15,6 @@ use crate::store::Store;
 pub const SESSION_TTL: Duration = Duration::hours(12);
 /// How long a password-reset token works.
 pub const RESET_TTL: Duration = Duration::hours(1);
-/// Shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 10;
 
 /// Argon2id takes 19 MiB and tens of milliseconds per hash: at most this many run at once, so a
 /// flood of logins queues instead of exhausting memory.

@@ -11,6 +11,7 @@ pub mod auth;
 mod convert;
 pub mod events;
 pub mod notify;
+pub mod password;
 pub mod pdf;
 pub mod store;
 

@@ -219,3 +219,35 @@ fn metrics_endpoint_is_off_unless_an_address_is_set() {
         "{e}"
     );
 }
+
+#[test]
+fn cors_origins_are_exact_origins_from_the_file_or_the_environment() {
+    let c = Config::load(None, env(&[]), SERVICES).unwrap();
+    assert!(
+        c.cors_origins.is_empty(),
+        "no cross-origin browser calls by default"
+    );
+    let c = Config::load(
+        None,
+        env(&[(
+            "HWX_CORS_ORIGINS",
+            " https://portal.example.jp, http://localhost:3000 ,",
+        )]),
+        SERVICES,
+    )
+    .unwrap();
+    assert_eq!(
+        c.cors_origins,
+        ["https://portal.example.jp", "http://localhost:3000"]
+    );
+    for wrong in [
+        "https://portal.example.jp/",
+        "portal.example.jp",
+        "https://Portal.example.jp",
+        "*",
+        "https://portal.example.jp/app",
+    ] {
+        let e = Config::load(None, env(&[("HWX_CORS_ORIGINS", wrong)]), SERVICES).unwrap_err();
+        assert!(e.to_string().contains("cors_origins"), "{wrong}: {e}");
+    }
+}

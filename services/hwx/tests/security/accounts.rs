@@ -1,0 +1,276 @@
+//! Accounts and sessions: passwords per NIST SP 800-63B, a new session at each login, log out
+//! everywhere, login that tells nobody which emails exist, and logs that hold no secret.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::{PASSWORD, Who, World, logs, text};
+
+#[tokio::test]
+async fn passwords_follow_nist_800_63b_at_sign_up_change_and_reset() {
+    let w = World::start().await;
+    let signup =
+        |email: &str, password: &str| json!({"email": email, "password": password, "role": "org"});
+    for (password, says) in [
+        (
+            "fourteen chars",
+            "password: at least 15 characters (it has 14)",
+        ),
+        ("1qaz2wsx3edc4rfv", "list of common and breached passwords"),
+        ("Password12345678!", "list of common and breached passwords"),
+        ("aaaaaaaaaaaaaaaaaaaa", "repeats"),
+        ("hanako.sato in spring 2026", "email address"),
+    ] {
+        let r = w
+            .call(
+                "POST",
+                "/v1/accounts",
+                None,
+                Some(signup("hanako.sato@example.jp", password)),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{password}: {}", text(&r));
+        let detail = r.json()["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains(says), "{password}: {detail}");
+    }
+    // No composition rules: a long passphrase of any characters, Japanese included, is fine, and
+    // so is one of 256 characters.
+    for (i, password) in [
+        "みらいキャリアの合言葉は春の海です",
+        &"correct horse battery staple ".repeat(9)[..256],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = w
+            .call(
+                "POST",
+                "/v1/accounts",
+                None,
+                Some(signup(&format!("ok{i}@example.jp"), password)),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", text(&r));
+        w.login(&format!("ok{i}@example.jp"), password).await;
+    }
+    // A change is held to the same list.
+    let (_, token) = w.account(Who::Seeker).await;
+    let r = w
+        .call(
+            "PUT",
+            "/v1/account/password",
+            Some(&token),
+            Some(json!({"current_password": PASSWORD, "new_password": "qwertyuiop123456"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(
+        text(&r).contains("new_password: this password is on the list"),
+        "{}",
+        text(&r)
+    );
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn each_login_is_a_new_session_and_log_out_everywhere_ends_them_all() {
+    let w = World::start().await;
+    let (email, first) = w.account(Who::OrgA).await;
+    let second = w.login(&email, PASSWORD).await;
+    assert_ne!(first, second, "a login never hands out an existing session");
+    let (_, bystander) = w.account(Who::OrgA).await;
+    for t in [&first, &second] {
+        let r = w.call("GET", "/v1/applications", Some(t), None).await;
+        assert_eq!(
+            r.status,
+            403,
+            "registered no organisation yet, but logged in: {}",
+            text(&r)
+        );
+    }
+    let r = w
+        .call("DELETE", "/v1/account/sessions", Some(&second), None)
+        .await;
+    assert_eq!(r.status, 204, "{}", text(&r));
+    // Gateways remember a token for up to 5 s: within that, both sessions end everywhere.
+    let deadline = Instant::now() + Duration::from_secs(7);
+    for t in [&first, &second] {
+        loop {
+            let r = w.call("GET", "/v1/applications", Some(t), None).await;
+            if r.status == 401 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "a session outlived log out everywhere: {}",
+                text(&r)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // Another account's session is untouched, and the account can log in again.
+    let r = w
+        .call("GET", "/v1/applications", Some(&bystander), None)
+        .await;
+    assert_eq!(r.status, 403, "{}", text(&r));
+    w.login(&email, PASSWORD).await;
+    // Without a session there is nothing to end.
+    let r = w
+        .call("DELETE", "/v1/account/sessions", Some(&first), None)
+        .await;
+    assert_eq!(r.status, 401, "{}", text(&r));
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn login_answers_alike_for_unknown_emails_and_wrong_passwords() {
+    let w = World::start().await;
+    let (email, _) = w.account(Who::Seeker).await;
+    let attempt = |email: String| {
+        let w = &w;
+        async move {
+            let t = Instant::now();
+            let r = w
+                .call(
+                    "POST",
+                    "/v1/sessions",
+                    None,
+                    Some(json!({"email": email, "password": "not the password at all"})),
+                )
+                .await;
+            (r, t.elapsed())
+        }
+    };
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    // Alternating, so load on the machine falls on both alike; fewer than the lockout's count.
+    for i in 0..4 {
+        let (a, ta) = attempt(email.clone()).await;
+        let (b, tb) = attempt(format!("nobody{i}@example.jp")).await;
+        assert_eq!(
+            (a.status, a.json()["detail"].clone()),
+            (b.status, b.json()["detail"].clone())
+        );
+        known.push(ta);
+        unknown.push(tb);
+    }
+    known.sort();
+    unknown.sort();
+    // Both pay for one password hash: the medians are within a factor of 3 (one is not a bare
+    // lookup beside the other's hash).
+    let (k, u) = (known[2].as_secs_f64(), unknown[2].as_secs_f64());
+    assert!(
+        k < u * 3.0 && u < k * 3.0,
+        "known {known:?} vs unknown {unknown:?}"
+    );
+    // Asking for a reset answers alike too.
+    let a = w
+        .call(
+            "POST",
+            "/v1/password-resets",
+            None,
+            Some(json!({"email": email})),
+        )
+        .await;
+    let b = w
+        .call(
+            "POST",
+            "/v1/password-resets",
+            None,
+            Some(json!({"email": "nobody@example.jp"})),
+        )
+        .await;
+    assert_eq!((a.status, a.body.clone()), (b.status, b.body.clone()));
+    w.stop().await;
+}
+
+/// Every secret of a run (passwords, session and reset tokens, the signing key) is looked for in
+/// everything the services logged at debug level: none may be there.
+#[tokio::test]
+async fn the_logs_of_a_run_hold_no_password_token_or_key() {
+    let key = "7f3c9a1be2d84c6f0a5e19d27b4c8e3f6a0d1b2c3e4f5a6b7c8d9e0f1a2b3c4d";
+    let w = World::start_with(|c| c.signing_key = hwx_platform::config::Secret::new(key)).await;
+    let mut secrets = vec![PASSWORD.to_owned(), key.to_owned()];
+    let (email, token) = w.account(Who::OrgA).await;
+    secrets.push(token.clone());
+    // A change, a reset (its token from the table only the notifier reads) and a failed login.
+    let changed = "a changed password for the log test";
+    let r = w
+        .call(
+            "PUT",
+            "/v1/account/password",
+            Some(&token),
+            Some(json!({"current_password": PASSWORD, "new_password": changed})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    secrets.push(changed.into());
+    let r = w
+        .call(
+            "POST",
+            "/v1/password-resets",
+            None,
+            Some(json!({"email": email})),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", text(&r));
+    let body: String = sqlx::query_scalar(
+        "SELECT n.body FROM notices n JOIN accounts a ON a.id = n.account_id WHERE a.email = $1",
+    )
+    .bind(&email)
+    .fetch_one(w.reg_db.pool())
+    .await
+    .unwrap();
+    let reset = body
+        .split_whitespace()
+        .find(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap()
+        .to_owned();
+    secrets.push(reset.clone());
+    let after_reset = "the password after the reset";
+    let r = w
+        .call(
+            "POST",
+            "/v1/password-resets/confirmation",
+            None,
+            Some(json!({"token": reset, "new_password": after_reset})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    secrets.push(after_reset.into());
+    let wrong = "a wrong password tried at login";
+    let r = w
+        .call(
+            "POST",
+            "/v1/sessions",
+            None,
+            Some(json!({"email": email, "password": wrong})),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    secrets.push(wrong.into());
+    let fresh = w.login(&email, after_reset).await;
+    secrets.push(fresh.clone());
+    // The job feed read and the key served (its public half may be logged; the seed not).
+    let r = w.call("GET", "/v1/feed/signing-key", None, None).await;
+    assert_eq!(r.status, 200);
+    let r = w.call("DELETE", "/v1/sessions", Some(&fresh), None).await;
+    assert_eq!(r.status, 204);
+    w.stop().await;
+    let logged = logs::text();
+    assert!(
+        logged.len() > 10_000,
+        "the services logged at debug level ({} bytes)",
+        logged.len()
+    );
+    for secret in &secrets {
+        assert!(
+            !logged.contains(secret.as_str()),
+            "a secret is in the log: {secret:?}"
+        );
+    }
+    // Nor the token's hash as stored (a stolen log must not help find a session row).
+    let hash = hex::encode(hwx_registration::auth::token_hash(&token));
+    assert!(!logged.contains(&hash));
+}
