@@ -137,16 +137,45 @@ impl From<RulesError> for ServiceError {
     }
 }
 
+/// The database is away, not wrong: it cannot be reached, or it ended the connection because it
+/// is stopping, restarting or crashed (SQLSTATE classes 08 connection exception, 57 operator
+/// intervention, 53 insufficient resources). A retry shortly may work: 503, not 500.
+pub fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c.starts_with("53")),
+        _ => false,
+    }
+}
+
+/// A value of the request the database cannot take (SQLSTATE class 22, data exception: a NUL
+/// character, a number out of range, text too long): the request is wrong, not the service.
+pub fn database_refused_value(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")))
+}
+
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
+        if database_refused_value(&e) {
+            tracing::info!(error = %e, "a request value the database cannot take");
+            return Self::invalid(
+                "a value of the request cannot be taken: a NUL character, a number out of range or text too long",
+            );
+        }
         // The cause goes to the log; the caller learns only that it was ours.
         tracing::error!(error = %e, "database error");
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => Self::new(
+        if database_unavailable(&e) {
+            Self::new(
                 ErrorKind::Unavailable,
                 "the database is not reachable; try again",
-            ),
-            _ => Self::internal("internal error"),
+            )
+        } else {
+            Self::internal("internal error")
         }
     }
 }

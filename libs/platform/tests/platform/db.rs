@@ -161,3 +161,39 @@ async fn a_statement_that_does_not_fit_the_schema_is_named() {
     assert!(refused[0].1.contains("title"), "{refused:?}");
     env.cleanup().await;
 }
+
+/// A connection the server ends (a restart, a crash, an administrator) is "unavailable, try
+/// again" (503 at the gateway), not an internal error (500): found by the fault harness when
+/// PostgreSQL was killed under load.
+#[tokio::test]
+async fn a_connection_the_server_ends_is_unavailable_not_internal() {
+    use hwx_platform::grpc::{ErrorKind, ServiceError, database_unavailable};
+    let env = TestEnv::new().await;
+    let db = env.database("alpha", MIGRATIONS).await;
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&hwx_testkit::database_url())
+        .await
+        .unwrap();
+    // The server ends this very connection, as it does to every backend when it stops.
+    let e = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(database_unavailable(&e), "{e:?}");
+    assert_eq!(ServiceError::from(e).kind, ErrorKind::Unavailable);
+    drop(conn);
+    // A value the database cannot take (a NUL in text, found by fuzzing) is the caller's to fix.
+    let e = sqlx::query("SELECT $1::text")
+        .bind("a\u{0}b")
+        .execute(db.pool())
+        .await
+        .unwrap_err();
+    assert_eq!(ServiceError::from(e).kind, ErrorKind::Invalid);
+    // A mistake of ours stays internal.
+    let e = sqlx::query("SELECT no_such_column FROM notes")
+        .execute(db.pool())
+        .await
+        .unwrap_err();
+    assert!(!database_unavailable(&e));
+    assert_eq!(ServiceError::from(e).kind, ErrorKind::Internal);
+    env.cleanup().await;
+}

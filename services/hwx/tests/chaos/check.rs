@@ -1,0 +1,396 @@
+//! After the load stops and the system settles: what the databases and the stream hold, against
+//! what the clients saw.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::VerifyingKey;
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use super::load::{Client, Ledger, Outcome, PostingState, login};
+
+/// What a reader following the change feed built: posting → (version, content hash).
+#[derive(Debug, Default)]
+pub struct Follower {
+    pub postings: BTreeMap<String, (i64, String)>,
+    pub cursor: String,
+    pub pages: usize,
+    pub reconnects: usize,
+    pub bad_signatures: Vec<String>,
+    pub backwards: Vec<String>,
+}
+
+fn verifying_key(v: &Value) -> Option<VerifyingKey> {
+    let hex = v["ed25519_public_key"].as_str()?;
+    let bytes: [u8; 32] = hex::decode(hex).ok()?.try_into().ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()
+}
+
+/// Follow `/v1/feed/changes` as an organisation, through every fault, until `stop`; then catch
+/// up to the end.
+pub async fn follow(c: Client, stop: watch::Receiver<bool>) -> Follower {
+    let mut f = Follower::default();
+    let never = watch::channel(false).1;
+    let Some(mut token) = login(
+        &c,
+        "info@mirai-career.example.jp",
+        "hwx-demo-password",
+        &never,
+    )
+    .await
+    else {
+        return f;
+    };
+    let mut key = None;
+    let mut via = 0usize;
+    let mut quiet_since: Option<Instant> = None;
+    loop {
+        if key.is_none()
+            && let Outcome::Ok(r) = c.send(via, "GET", "/v1/feed/signing-key", None, None).await
+        {
+            key = verifying_key(&r.json());
+        }
+        let path = format!("/v1/feed/changes?cursor={}&limit=500", f.cursor);
+        match c.send(via, "GET", &path, Some(&token), None).await {
+            Outcome::Ok(r) => {
+                f.pages += 1;
+                let page = r.json();
+                let changes = page["changes"].as_array().cloned().unwrap_or_default();
+                for ch in &changes {
+                    let cursor = ch["cursor"].as_str().unwrap_or_default();
+                    let (a, b) = (
+                        cursor.parse::<i64>().unwrap_or(-1),
+                        f.cursor.parse::<i64>().unwrap_or(0),
+                    );
+                    if a <= b {
+                        f.backwards.push(format!("{} after {}", cursor, f.cursor));
+                    }
+                    if let Some(p) = ch.get("upsert") {
+                        let served: hwx_job_feed::record::ServedJson =
+                            match serde_json::from_value(p.clone()) {
+                                Ok(s) => s,
+                                Err(e) => {
+                                    f.bad_signatures.push(format!("unreadable upsert: {e}"));
+                                    continue;
+                                }
+                            };
+                        let number = served.content.posting_number.clone();
+                        if hwx_job_feed::signing::verify(
+                            &served.content,
+                            served.version,
+                            &served.content_hash,
+                            &served.signature,
+                            &served.key_id,
+                            key.as_ref(),
+                        )
+                        .is_err()
+                            || key.is_none()
+                        {
+                            f.bad_signatures.push(number.clone());
+                        }
+                        f.postings
+                            .insert(number, (served.version, served.content_hash));
+                    } else if let Some(n) = ch["tombstone"].as_str() {
+                        f.postings.remove(n);
+                    }
+                    f.cursor = cursor.to_owned();
+                }
+                if let Some(next) = page["next_cursor"].as_str() {
+                    f.cursor = next.to_owned();
+                }
+                if changes.is_empty() {
+                    if *stop.borrow() {
+                        // Caught up twice, a second apart, after the run: the end.
+                        match quiet_since {
+                            Some(t) if t.elapsed() > Duration::from_secs(1) => return f,
+                            None => quiet_since = Some(Instant::now()),
+                            _ => {}
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                } else {
+                    quiet_since = None;
+                }
+            }
+            Outcome::Refused(r) if r.status == 401 => {
+                if let Some(t) = login(
+                    &c,
+                    "info@mirai-career.example.jp",
+                    "hwx-demo-password",
+                    &never,
+                )
+                .await
+                {
+                    token = t;
+                }
+            }
+            _ => {
+                f.reconnects += 1;
+                via += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Wait until every outbox row of both schemas is published and the job feed has applied every
+/// registration event (its inbox holds every id): then the system has settled.
+pub async fn settle(pool: &PgPool, within: Duration) -> Result<Duration, String> {
+    let start = Instant::now();
+    loop {
+        let unpublished: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM registration.outbox WHERE published_at IS NULL)
+                  + (SELECT count(*) FROM job_feed.outbox WHERE published_at IS NULL)",
+        )
+        .fetch_one(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        let unapplied: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM registration.outbox o
+              WHERE NOT EXISTS (SELECT 1 FROM job_feed.inbox i WHERE i.event_id = o.event_id)",
+        )
+        .fetch_one(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        if unpublished == 0 && unapplied == 0 {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > within {
+            return Err(format!(
+                "not settled after {within:?}: {unpublished} events unpublished, {unapplied} registration events the job feed has not applied"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Counts for the report, and the violations found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub lost: usize,
+    pub doubled: usize,
+    pub violations: Vec<String>,
+}
+
+fn rank(status: &str) -> u8 {
+    match status {
+        "registered" => 1,
+        "submitted" => 2,
+        "approved" | "rejected" => 3,
+        _ => 0,
+    }
+}
+
+pub async fn check(
+    pool: &PgPool,
+    ledger: &Ledger,
+    follower: &Follower,
+) -> Result<Findings, sqlx::Error> {
+    let mut f = Findings::default();
+    // Every acknowledged organisation and application exists, no less far than acknowledged.
+    let ids: Vec<uuid::Uuid> = ledger.orgs.iter().filter_map(|s| s.parse().ok()).collect();
+    let found: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM registration.organisations WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_one(pool)
+            .await?;
+    if found as usize != ids.len() {
+        f.lost += ids.len() - found as usize;
+        f.violations.push(format!(
+            "{} acknowledged organisations are missing",
+            ids.len() - found as usize
+        ));
+    }
+    let apps: Vec<uuid::Uuid> = ledger
+        .applications
+        .keys()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let rows: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT id, status FROM registration.applications WHERE id = ANY($1)")
+            .bind(&apps)
+            .fetch_all(pool)
+            .await?;
+    let stored: HashMap<String, String> = rows
+        .into_iter()
+        .map(|(id, s)| (id.to_string(), s))
+        .collect();
+    for (id, acked) in &ledger.applications {
+        match stored.get(id) {
+            None => {
+                f.lost += 1;
+                f.violations
+                    .push(format!("acknowledged application {id} is missing"));
+            }
+            Some(s) if rank(s) < rank(acked) => {
+                f.lost += 1;
+                f.violations.push(format!(
+                    "application {id} is {s}, but {acked} was acknowledged"
+                ));
+            }
+            _ => {}
+        }
+    }
+    // Each approval (S-JOB) has exactly one event, and the job feed knows the enrolment.
+    let approvals: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
+        "SELECT a.organisation_id, (SELECT count(*) FROM registration.outbox o
+            WHERE o.subject = 'hwx.registration.org.approved'
+              AND position(convert_to(a.id::text, 'UTF8') IN o.payload) > 0)
+           FROM registration.applications a
+          WHERE a.status = 'approved' AND a.organisation_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    for (org, events) in &approvals {
+        match events {
+            1 => {}
+            0 => {
+                f.lost += 1;
+                f.violations
+                    .push(format!("the approval of {org} has no event"));
+            }
+            n => {
+                f.doubled += 1;
+                f.violations
+                    .push(format!("the approval of {org} has {n} events"));
+            }
+        }
+    }
+    let unknown_to_feed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM unnest($1::uuid[]) o(id)
+          WHERE NOT EXISTS (SELECT 1 FROM job_feed.enrolments e WHERE e.organisation_id = o.id AND e.status = 'active')",
+    )
+    .bind(approvals.iter().map(|(o, _)| *o).collect::<Vec<_>>())
+    .fetch_one(pool)
+    .await?;
+    if unknown_to_feed > 0 {
+        f.lost += unknown_to_feed as usize;
+        f.violations.push(format!(
+            "{unknown_to_feed} approved organisations the job feed does not know as enrolled"
+        ));
+    }
+    // Every event applied by each consumer exactly once: inbox ids against outbox ids.
+    let (missing, extra): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM registration.outbox o WHERE NOT EXISTS
+                   (SELECT 1 FROM job_feed.inbox i WHERE i.event_id = o.event_id)),
+                (SELECT count(*) FROM job_feed.inbox i WHERE i.subject LIKE 'hwx.registration.%' AND NOT EXISTS
+                   (SELECT 1 FROM registration.outbox o WHERE o.event_id = i.event_id))",
+    )
+    .fetch_one(pool)
+    .await?;
+    if missing > 0 {
+        f.lost += missing as usize;
+        f.violations.push(format!(
+            "{missing} registration events never applied by the job feed"
+        ));
+    }
+    if extra > 0 {
+        f.doubled += extra as usize;
+        f.violations.push(format!(
+            "{extra} events applied that registration never staged"
+        ));
+    }
+    let dup_events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT event_id FROM job_feed.inbox GROUP BY consumer, event_id HAVING count(*) > 1) d",
+    )
+    .fetch_one(pool)
+    .await?;
+    f.doubled += dup_events as usize;
+    // Refused sign-ups: one account per email.
+    for email in &ledger.taken {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM registration.accounts WHERE email = $1")
+                .bind(email)
+                .fetch_one(pool)
+                .await?;
+        if n != 1 {
+            f.doubled += 1;
+            f.violations.push(format!(
+                "{email}: {n} accounts after a refused second sign-up"
+            ));
+        }
+    }
+    // Postings: each is in a state the acknowledged and unknown ingests allow.
+    let rows: Vec<(String, bool, String, i64)> = sqlx::query_as(
+        "SELECT posting_number, withdrawn, content_hash, version::bigint FROM job_feed.postings",
+    )
+    .fetch_all(pool)
+    .await?;
+    let store: HashMap<String, (bool, String, i64)> = rows
+        .into_iter()
+        .map(|(n, w, h, v)| (n, (w, h, v)))
+        .collect();
+    for (number, sent) in &ledger.postings {
+        let last_acked = sent.iter().rposition(|s| s.acked);
+        let mut allowed: Vec<Option<&PostingState>> = Vec::new();
+        match last_acked {
+            Some(k) => allowed.push(Some(&sent[k].state)),
+            None => allowed.push(None),
+        }
+        let from = last_acked.map_or(0, |k| k + 1);
+        allowed.extend(sent[from..].iter().map(|s| Some(&s.state)));
+        let now = store.get(number).map(|(w, h, _)| {
+            if *w {
+                PostingState::Withdrawn
+            } else {
+                PostingState::Live(h.clone())
+            }
+        });
+        if !allowed.iter().any(|a| a.cloned() == now) {
+            if now.is_none() || matches!(now, Some(PostingState::Withdrawn)) && last_acked.is_some()
+            {
+                f.lost += 1;
+            } else {
+                f.doubled += 1;
+            }
+            f.violations.push(format!(
+                "posting {number} is {now:?}; the clients saw it sent as {:?}",
+                sent.iter().map(|s| (&s.state, s.acked)).collect::<Vec<_>>()
+            ));
+        }
+    }
+    // The follower rebuilt exactly the store's live postings, with valid signatures.
+    let live: BTreeMap<String, (i64, String)> = store
+        .iter()
+        .filter(|(_, (w, _, _))| !w)
+        .map(|(n, (_, h, v))| (n.clone(), (*v, h.clone())))
+        .collect();
+    if live != follower.postings {
+        let only_store = live
+            .keys()
+            .filter(|k| !follower.postings.contains_key(*k))
+            .count();
+        let only_follower = follower
+            .postings
+            .keys()
+            .filter(|k| !live.contains_key(*k))
+            .count();
+        let differ = live
+            .iter()
+            .filter(|(k, v)| follower.postings.get(*k).is_some_and(|f| f != *v))
+            .count();
+        f.violations.push(format!(
+            "the change-feed follower's copy differs from the store: {only_store} missing, {only_follower} extra, {differ} other versions"
+        ));
+        f.lost += only_store;
+        f.doubled += only_follower;
+    }
+    if !follower.bad_signatures.is_empty() {
+        f.violations.push(format!(
+            "{} records failed signature verification: {:?}",
+            follower.bad_signatures.len(),
+            follower.bad_signatures.iter().take(5).collect::<Vec<_>>()
+        ));
+    }
+    if !follower.backwards.is_empty() {
+        f.violations.push(format!(
+            "the change feed went backwards: {:?}",
+            follower.backwards.iter().take(5).collect::<Vec<_>>()
+        ));
+    }
+    f.violations.extend(ledger.violations.iter().cloned());
+    Ok(f)
+}
