@@ -146,17 +146,20 @@ pub fn database_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c.starts_with("53")),
+        // 57014 is a statement timeout: the database is there, the statement too slow.
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            (c.starts_with("08") || c.starts_with("57") || c.starts_with("53")) && c != "57014"
+        }),
         _ => false,
     }
 }
 
-/// A value of the request the database cannot take (SQLSTATE class 22, data exception: a NUL
-/// character, a number out of range, text too long): the request is wrong, not the service.
+/// A value of the request the database cannot take: a NUL or a character it cannot encode
+/// (22021, 22P05), text too long (22001), a number out of range (22003). The request is wrong,
+/// not the service. Other data exceptions (a division by zero, a cast our SQL makes) stay ours.
 pub fn database_refused_value(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")))
+    matches!(e, sqlx::Error::Database(db)
+        if db.code().is_some_and(|c| matches!(&*c, "22021" | "22P05" | "22001" | "22003")))
 }
 
 impl From<sqlx::Error> for ServiceError {

@@ -32,7 +32,6 @@ const ALLOWED_METHODS: &str = "GET, POST, PUT, DELETE";
 /// Security headers on every response, whatever produced it (handler, problem, router).
 pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
     let docs = req.uri().path() == "/docs";
-    let with_session = req.headers().contains_key(header::AUTHORIZATION);
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {
@@ -61,8 +60,9 @@ pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
         HeaderName::from_static("permissions-policy"),
         "camera=(), microphone=(), geolocation=(), payment=()",
     );
-    // What a session saw is that caller's: no shared cache keeps it.
-    if with_session && !h.contains_key(header::CACHE_CONTROL) {
+    // API answers are a caller's (a session token, a reset's answer, what a session saw): no
+    // cache keeps them, unless the handler set its own policy (the vendored viewer script).
+    if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }
     res

@@ -30,6 +30,9 @@ use crate::{ApiResult, AppState, grpc};
 /// Longest NDJSON line accepted at ingest (one posting).
 pub const MAX_LINE: usize = 1024 * 1024;
 
+/// How a line that is not UTF-8 is named.
+const NOT_UTF8: &str = "not UTF-8";
+
 /// A served posting as JSON: the verbatim content, its version, hash, signature, attribution (J4)
 /// and the labelled J8 addition. The shape `hwx feed verify` reads.
 fn served(p: jf::Posting) -> ServedJson {
@@ -663,10 +666,12 @@ pub(crate) async fn ingest(
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            // A file in another encoding is wrong throughout: said once, not once per line.
-            if std::str::from_utf8(line).is_err() {
+            // A file in another encoding is wrong throughout: when its first posting line (or
+            // any line of a snapshot) is not UTF-8, the body is refused whole, said once. A
+            // stray line further on is one malformed line among good ones.
+            if std::str::from_utf8(line).is_err() && (snapshot.is_some() || line_of.is_empty()) {
                 broken = Some(format!(
-                    "line {lines}: not UTF-8; the body must be UTF-8 NDJSON (a Shift_JIS file? convert it first: iconv -f SHIFT_JIS -t UTF-8)"
+                    "line {lines}: {NOT_UTF8}; the body must be UTF-8 NDJSON (a Shift_JIS file? convert it first: iconv -f SHIFT_JIS -t UTF-8)"
                 ));
                 break 'body;
             }

@@ -58,9 +58,11 @@ pub fn status_in(s: &str) -> Result<i32, Problem> {
 
 /// Sign-up: an organisation or seeker account (staff accounts need an ops session).
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"email": "info@example-career.jp", "password": "at least ten characters"}))]
+#[schema(example = json!({"email": "info@example-career.jp", "password": "a passphrase of fifteen characters or more"}))]
 pub struct NewAccount {
     pub email: String,
+    /// 15 to 256 characters of any kind (spaces, Japanese); not a common or breached password.
+    /// No composition rules (NIST SP 800-63B).
     pub password: String,
     /// `org` (default), `seeker`; `bureau`, `mhlw`, `ops`, `upstream` only for operations.
     #[serde(default)]
@@ -471,7 +473,8 @@ pub struct RateLimits {
 #[schema(example = json!({"current_password": "hwx-demo-password", "new_password": "a-longer-new-password"}))]
 pub struct PasswordChange {
     pub current_password: String,
-    /// At least 10 characters.
+    /// 15 to 256 characters of any kind (spaces, Japanese); not a common or breached password.
+    /// No composition rules (NIST SP 800-63B).
     pub new_password: String,
 }
 
@@ -487,7 +490,8 @@ pub struct PasswordResetRequest {
 #[schema(example = json!({"token": "5f0c…(64 hex digits)", "new_password": "a-longer-new-password"}))]
 pub struct PasswordReset {
     pub token: String,
-    /// At least 10 characters.
+    /// 15 to 256 characters of any kind (spaces, Japanese); not a common or breached password.
+    /// No composition rules (NIST SP 800-63B).
     pub new_password: String,
 }
 

@@ -28,7 +28,10 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections one gateway replica keeps open at once (live streams count).
 pub const MAX_CONNECTIONS: usize = 8192;
 
-/// The limits [`serve`] applies; tests shorten the timeout.
+/// How long a stopping gateway lets open requests finish (Kubernetes' grace period is 30 s).
+pub const DRAIN: Duration = Duration::from_secs(20);
+
+/// The limits [`serve`] applies.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerLimits {
     pub header_timeout: Duration,
@@ -101,8 +104,17 @@ pub async fn serve(
         });
     }
     drop(listener);
-    // Every slot back means every connection has closed.
+    // Every slot back means every connection has closed; a client that keeps a download or an
+    // upload going is not waited for beyond DRAIN (the process then ends with it).
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-    let _ = slots.acquire_many(all).await;
+    if tokio::time::timeout(DRAIN, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = limits.max_connections - slots.available_permits(),
+            "gateway: connections still open after {DRAIN:?}; stopping without them"
+        );
+    }
     Ok(())
 }

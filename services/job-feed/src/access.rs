@@ -85,13 +85,17 @@ impl Access {
                     "a labour-bureau officer reads the access logs of the organisations under their own bureau only",
                 ))
             }
-            Err(s) => Err(ServiceError::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "registration cannot say where the organisation is now: {}",
-                    s.message()
-                ),
-            )),
+            // A session that ended since this service last saw it.
+            Err(s) if s.code() == tonic::Code::Unauthenticated => {
+                Err(ServiceError::unauthenticated(s.message().to_owned()))
+            }
+            Err(s) => {
+                tracing::warn!(error = %s, "registration could not say where an organisation is");
+                Err(ServiceError::new(
+                    ErrorKind::Unavailable,
+                    "registration cannot say where the organisation is now; try again",
+                ))
+            }
         }
     }
 

@@ -25,8 +25,16 @@ fn argon2_permits() -> &'static tokio::sync::Semaphore {
     PERMITS.get_or_init(|| tokio::sync::Semaphore::new(ARGON2_AT_ONCE))
 }
 
+/// A password as it is hashed and checked: NFKC-normalised, so the full-width and half-width
+/// forms a Japanese input method may produce are one password.
+pub fn normalise(password: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    password.nfkc().collect()
+}
+
 /// Hash a password with Argon2id and a fresh salt (PHC string).
 pub async fn hash_password(password: String) -> Result<String, ServiceError> {
+    let password = normalise(&password);
     let _permit = argon2_permits()
         .acquire()
         .await
@@ -43,6 +51,7 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
 
 /// Check a password against its PHC hash.
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let password = normalise(&password);
     let Ok(_permit) = argon2_permits().acquire().await else {
         return false;
     };

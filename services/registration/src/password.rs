@@ -29,6 +29,8 @@ const CONTEXT: &[&str] = &["hellowork", "harowaku", "hwx", "ハローワーク"]
 /// Why `password` cannot be a new password of the account `email`, or `None` when it can.
 /// The reason names the field `field` and says what to do instead.
 pub fn problem(field: &str, password: &str, email: &str) -> Option<String> {
+    let password = crate::auth::normalise(password);
+    let password = password.as_str();
     let len = password.chars().count();
     if len < MIN_LEN {
         return Some(format!(
@@ -41,9 +43,16 @@ pub fn problem(field: &str, password: &str, email: &str) -> Option<String> {
     let lower = password.to_lowercase();
     let letters: String = lower.chars().filter(|c| c.is_alphabetic()).collect();
     let list = blocked();
-    if list.contains(lower.as_str()) || list.contains(letters.as_str()) {
+    if list.contains(lower.as_str()) {
         return Some(format!(
             "{field}: this password is on the list of common and breached passwords attackers try first; choose another"
+        ));
+    }
+    // A listed word with digits or symbols around it, when the word is much of the password
+    // (two fifths or more: "Password2026!!" is refused, "4921 8830 love 7712" is not).
+    if letters.chars().count() * 5 >= len * 2 && list.contains(letters.as_str()) {
+        return Some(format!(
+            "{field}: this password is a common or breached password ({letters:?}) with digits or symbols added, which attackers try first; choose another"
         ));
     }
     if let Some(unit) = [lower.as_str(), letters.as_str()]
@@ -121,6 +130,7 @@ mod tests {
             "correct horse battery staple",
             "みらいキャリアの合言葉です2026",
             "J7-wf!pZ2q#Lm0xV",
+            "4921 8830 love 7712",
         ] {
             assert_eq!(problem("password", ok, EMAIL), None, "{ok}");
         }

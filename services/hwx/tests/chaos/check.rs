@@ -20,7 +20,12 @@ pub struct Follower {
     pub reconnects: usize,
     pub bad_signatures: Vec<String>,
     pub backwards: Vec<String>,
+    /// Why it stopped early, when it did.
+    pub stuck: Option<String>,
 }
+
+/// The organisation that follows the feed (approved for S-JOB by the demo data).
+const FOLLOWER: &str = "info@mirai-career.example.jp";
 
 fn verifying_key(v: &Value) -> Option<VerifyingKey> {
     let hex = v["ed25519_public_key"].as_str()?;
@@ -29,24 +34,28 @@ fn verifying_key(v: &Value) -> Option<VerifyingKey> {
 }
 
 /// Follow `/v1/feed/changes` as an organisation, through every fault, until `stop`; then catch
-/// up to the end.
+/// up to the end, for at most a minute after `stop` (then `stuck` says why).
 pub async fn follow(c: Client, stop: watch::Receiver<bool>) -> Follower {
     let mut f = Follower::default();
-    let never = watch::channel(false).1;
-    let Some(mut token) = login(
-        &c,
-        "info@mirai-career.example.jp",
-        "hwx-demo-password",
-        &never,
-    )
-    .await
-    else {
+    let mut stopped_at: Option<Instant> = None;
+    let Some(mut token) = login(&c, FOLLOWER, "hwx-demo-password", &stop).await else {
+        f.stuck = Some("the follower could not log in before the run ended".into());
         return f;
     };
     let mut key = None;
     let mut via = 0usize;
     let mut quiet_since: Option<Instant> = None;
     loop {
+        if *stop.borrow() {
+            let at = *stopped_at.get_or_insert_with(Instant::now);
+            if at.elapsed() > Duration::from_secs(60) {
+                f.stuck = Some(format!(
+                    "the follower did not catch up within 60 s after the run (at cursor {})",
+                    f.cursor
+                ));
+                return f;
+            }
+        }
         if key.is_none()
             && let Outcome::Ok(r) = c.send(via, "GET", "/v1/feed/signing-key", None, None).await
         {
@@ -115,16 +124,21 @@ pub async fn follow(c: Client, stop: watch::Receiver<bool>) -> Follower {
                 }
             }
             Outcome::Refused(r) if r.status == 401 => {
-                if let Some(t) = login(
-                    &c,
-                    "info@mirai-career.example.jp",
-                    "hwx-demo-password",
-                    &never,
-                )
-                .await
-                {
-                    token = t;
+                let never = watch::channel(false).1;
+                let relogin = login(&c, FOLLOWER, "hwx-demo-password", &never);
+                match tokio::time::timeout(Duration::from_secs(60), relogin).await {
+                    Ok(Some(t)) => token = t,
+                    _ => {
+                        f.stuck = Some(
+                            "the follower's session ended and it could not log in again".into(),
+                        );
+                        return f;
+                    }
                 }
+            }
+            Outcome::Refused(r) => {
+                f.stuck = Some(format!("the feed refused the follower: {}", r.status));
+                return f;
             }
             _ => {
                 f.reconnects += 1;
@@ -339,7 +353,17 @@ pub async fn check(
                 PostingState::Live(h.clone())
             }
         });
-        if !allowed.iter().any(|a| a.cloned() == now) {
+        // Never acknowledged live: absent is as good as withdrawn (a batch that never arrived,
+        // then a snapshot that left the posting out).
+        let ever_live = sent
+            .iter()
+            .any(|s| s.acked && matches!(s.state, PostingState::Live(_)));
+        let absent_ok = now.is_none()
+            && !ever_live
+            && allowed
+                .iter()
+                .any(|a| matches!(a, None | Some(PostingState::Withdrawn)));
+        if !absent_ok && !allowed.iter().any(|a| a.cloned() == now) {
             if now.is_none() || matches!(now, Some(PostingState::Withdrawn)) && last_acked.is_some()
             {
                 f.lost += 1;
@@ -351,6 +375,33 @@ pub async fn check(
                 sent.iter().map(|s| (&s.state, s.acked)).collect::<Vec<_>>()
             ));
         }
+    }
+    // Nothing in the store that no client sent (a refused batch, or one never acknowledged and
+    // not in the ledger).
+    let strays: Vec<&String> = store
+        .keys()
+        .filter(|n| !ledger.postings.contains_key(*n))
+        .collect();
+    if !strays.is_empty() {
+        f.doubled += strays.len();
+        f.violations.push(format!(
+            "{} postings in the store that no accepted or pending ingest sent: {:?}",
+            strays.len(),
+            strays.iter().take(5).collect::<Vec<_>>()
+        ));
+    }
+    // Every acknowledged sign-up has its account.
+    let accounts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM registration.accounts WHERE email = ANY($1)")
+            .bind(&ledger.accounts)
+            .fetch_one(pool)
+            .await?;
+    if accounts as usize != ledger.accounts.len() {
+        f.lost += ledger.accounts.len() - accounts as usize;
+        f.violations.push(format!(
+            "{} acknowledged sign-ups have no account",
+            ledger.accounts.len() - accounts as usize
+        ));
     }
     // The follower rebuilt exactly the store's live postings, with valid signatures.
     let live: BTreeMap<String, (i64, String)> = store
@@ -384,6 +435,9 @@ pub async fn check(
             follower.bad_signatures.len(),
             follower.bad_signatures.iter().take(5).collect::<Vec<_>>()
         ));
+    }
+    if let Some(why) = &follower.stuck {
+        f.violations.push(why.clone());
     }
     if !follower.backwards.is_empty() {
         f.violations.push(format!(

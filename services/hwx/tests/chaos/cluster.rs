@@ -47,8 +47,12 @@ impl Proc {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let mut cmd = Command::new(&self.program);
-        cmd.args(&self.args)
+        // Through setpriv --pdeathsig: if the harness dies (Ctrl-C, a killed test), its servers
+        // die with it rather than run on.
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--pdeathsig", "KILL", "--"])
+            .arg(&self.program)
+            .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -57,17 +61,23 @@ impl Proc {
         if let Some((uid, gid)) = self.user {
             cmd.uid(uid).gid(gid);
         }
+
         self.child = Some(
             cmd.spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.name)),
         );
     }
 
-    /// SIGKILL to the whole process group, and wait for the leader.
+    /// SIGKILL to the process, its children and its group, and wait for it: a crash of the
+    /// whole server. It is stopped first so that it forks nothing meanwhile; PostgreSQL's
+    /// backends leave the postmaster's group (setsid), so they are killed as its children.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args(["-STOP", &pid]).status();
+            let _ = Command::new("pkill").args(["-KILL", "-P", &pid]).status();
             let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .args(["-KILL", "--", &format!("-{pid}")])
                 .status();
             let _ = child.kill();
             let _ = child.wait();

@@ -50,6 +50,8 @@ pub struct Ledger {
     /// Acknowledged writes, by kind.
     pub acked: BTreeMap<&'static str, usize>,
     pub orgs: Vec<String>,
+    /// Emails of acknowledged sign-ups.
+    pub accounts: Vec<String>,
     /// Application → the furthest status the client saw acknowledged.
     pub applications: HashMap<String, &'static str>,
     /// Emails whose second sign-up was refused as taken: exactly one account each.
@@ -239,7 +241,10 @@ pub async fn organisations(c: Client, worker: u64, seed: u64, stop: watch::Recei
             .send(via, "POST", "/v1/accounts", None, Some(&signup))
             .await
         {
-            Outcome::Ok(_) => c.ack("accounts"),
+            Outcome::Ok(_) => {
+                c.ack("accounts");
+                lock(&c.ledger).accounts.push(email.clone());
+            }
             _ => continue,
         }
         // Now and then the same email again: refused as taken, and still one account.

@@ -80,6 +80,16 @@ async fn recovered(
     true
 }
 
+/// A session for the probes, or the run fails saying who could not log in.
+async fn probe_login(client: &Client, email: &str) -> String {
+    let never = watch::channel(false).1;
+    let login = load::login(client, email, "hwx-demo-password", &never);
+    match tokio::time::timeout(Duration::from_secs(60), login).await {
+        Ok(Some(token)) => token,
+        _ => panic!("{email} could not log in within 60 s of the start"),
+    }
+}
+
 fn percentile(v: &mut [Duration], p: f64) -> Duration {
     if v.is_empty() {
         return Duration::ZERO;
@@ -117,25 +127,12 @@ async fn chaos_nothing_lost_nothing_doubled() {
         seed,
         stop.clone(),
     )));
-    let follower = tokio::spawn(check::follow(client.clone(), stop.clone()));
-    let never = watch::channel(false).1;
+    // The follower stops only after the writers have: it must see their last changes.
+    let (follower_stop_tx, follower_stop) = watch::channel(false);
+    let follower = tokio::spawn(check::follow(client.clone(), follower_stop));
     let probe_tokens = (
-        load::login(
-            &client,
-            "officer@tokyo-roudoukyoku.example.go.jp",
-            "hwx-demo-password",
-            &never,
-        )
-        .await
-        .unwrap(),
-        load::login(
-            &client,
-            "info@mirai-career.example.jp",
-            "hwx-demo-password",
-            &never,
-        )
-        .await
-        .unwrap(),
+        probe_login(&client, "officer@tokyo-roudoukyoku.example.go.jp").await,
+        probe_login(&client, "info@mirai-career.example.jp").await,
     );
 
     let mut rng = Rng::new(seed);
@@ -183,6 +180,7 @@ async fn chaos_nothing_lost_nothing_doubled() {
     for w in workers {
         let _ = w.await;
     }
+    let _ = follower_stop_tx.send(true);
     let follower = follower.await.unwrap();
     let settled = check::settle(&pool, Duration::from_secs(90)).await;
     if let Err(e) = &settled {

@@ -18,7 +18,15 @@ async fn passwords_follow_nist_800_63b_at_sign_up_change_and_reset() {
             "password: at least 15 characters (it has 14)",
         ),
         ("1qaz2wsx3edc4rfv", "list of common and breached passwords"),
-        ("Password12345678!", "list of common and breached passwords"),
+        (
+            "Password12345678!",
+            "a common or breached password (\"password\") with digits",
+        ),
+        // Full-width input is the same password (NFKC): still on the list.
+        (
+            "１ｑａｚ２ｗｓｘ３ｅｄｃ４ｒｆｖ",
+            "list of common and breached passwords",
+        ),
         ("aaaaaaaaaaaaaaaaaaaa", "repeats"),
         ("hanako.sato in spring 2026", "email address"),
     ] {
@@ -66,7 +74,7 @@ async fn passwords_follow_nist_800_63b_at_sign_up_change_and_reset() {
         .await;
     assert_eq!(r.status, 400, "{}", text(&r));
     assert!(
-        text(&r).contains("new_password: this password is on the list"),
+        text(&r).contains("new_password: this password is a common or breached password"),
         "{}",
         text(&r)
     );
@@ -155,11 +163,10 @@ async fn login_answers_alike_for_unknown_emails_and_wrong_passwords() {
         known.push(ta);
         unknown.push(tb);
     }
-    known.sort();
-    unknown.sort();
-    // Both pay for one password hash: the medians are within a factor of 3 (one is not a bare
-    // lookup beside the other's hash).
-    let (k, u) = (known[2].as_secs_f64(), unknown[2].as_secs_f64());
+    // Both pay for one password hash: the fastest of each are within a factor of 3 (a bare
+    // lookup would be a twentieth of a hash). The fastest, since a busy machine only adds time.
+    let k = known.iter().min().unwrap().as_secs_f64();
+    let u = unknown.iter().min().unwrap().as_secs_f64();
     assert!(
         k < u * 3.0 && u < k * 3.0,
         "known {known:?} vs unknown {unknown:?}"

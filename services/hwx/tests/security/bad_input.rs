@@ -121,6 +121,7 @@ async fn bad_bodies_are_refused_whole_and_change_nothing() {
     assert!(!lossy);
     let mut body = sjis.into_owned();
     body.push(b'\n');
+    let sjis_line = body.clone();
     let r = w.raw("POST", "/v1/feed/postings", &headers, &body).await;
     assert_problem(&r, 400, "line 1: not UTF-8");
 
@@ -142,6 +143,25 @@ async fn bad_bodies_are_refused_whole_and_change_nothing() {
     assert_eq!(r.json()["refused"], 1, "{}", r.json());
 
     assert_eq!(w.digest().await, before, "a refused body wrote something");
+
+    // One stray line in another encoding, among good ones, is that line's refusal only.
+    let good = |i: u64| {
+        let p = hwx_job_feed::record::PostingJson::from(&hwx_job_feed::generate::posting(0, i, 0));
+        let mut line = serde_json::to_vec(&p).unwrap();
+        line.push(b'\n');
+        line
+    };
+    let mut mixed = good(2);
+    mixed.extend_from_slice(&sjis_line);
+    mixed.extend_from_slice(&good(3));
+    let r = w.raw("POST", "/v1/feed/postings", &headers, &mixed).await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(
+        (r.json()["stored"].as_i64(), r.json()["refused"].as_i64()),
+        (Some(2), Some(1)),
+        "{}",
+        r.json()
+    );
     w.stop().await;
 }
 
