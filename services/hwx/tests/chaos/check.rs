@@ -68,43 +68,7 @@ pub async fn follow(c: Client, stop: watch::Receiver<bool>) -> Follower {
                 let page = r.json();
                 let changes = page["changes"].as_array().cloned().unwrap_or_default();
                 for ch in &changes {
-                    let cursor = ch["cursor"].as_str().unwrap_or_default();
-                    let (a, b) = (
-                        cursor.parse::<i64>().unwrap_or(-1),
-                        f.cursor.parse::<i64>().unwrap_or(0),
-                    );
-                    if a <= b {
-                        f.backwards.push(format!("{} after {}", cursor, f.cursor));
-                    }
-                    if let Some(p) = ch.get("upsert") {
-                        let served: hwx_job_feed::record::ServedJson =
-                            match serde_json::from_value(p.clone()) {
-                                Ok(s) => s,
-                                Err(e) => {
-                                    f.bad_signatures.push(format!("unreadable upsert: {e}"));
-                                    continue;
-                                }
-                            };
-                        let number = served.content.posting_number.clone();
-                        if hwx_job_feed::signing::verify(
-                            &served.content,
-                            served.version,
-                            &served.content_hash,
-                            &served.signature,
-                            &served.key_id,
-                            key.as_ref(),
-                        )
-                        .is_err()
-                            || key.is_none()
-                        {
-                            f.bad_signatures.push(number.clone());
-                        }
-                        f.postings
-                            .insert(number, (served.version, served.content_hash));
-                    } else if let Some(n) = ch["tombstone"].as_str() {
-                        f.postings.remove(n);
-                    }
-                    f.cursor = cursor.to_owned();
+                    apply(&mut f, ch, key.as_ref());
                 }
                 if let Some(next) = page["next_cursor"].as_str() {
                     f.cursor = next.to_owned();
@@ -144,6 +108,221 @@ pub async fn follow(c: Client, stop: watch::Receiver<bool>) -> Follower {
                 f.reconnects += 1;
                 via += 1;
                 tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// One change of the feed, whichever way it came: applied to the follower's copy.
+fn apply(f: &mut Follower, ch: &Value, key: Option<&VerifyingKey>) {
+    let cursor = ch["cursor"].as_str().unwrap_or_default().to_owned();
+    let (a, b) = (
+        cursor.parse::<i64>().unwrap_or(-1),
+        f.cursor.parse::<i64>().unwrap_or(0),
+    );
+    if a <= b {
+        f.backwards.push(format!("{cursor} after {}", f.cursor));
+    }
+    if let Some(p) = ch.get("upsert") {
+        match serde_json::from_value::<hwx_job_feed::record::ServedJson>(p.clone()) {
+            Ok(served) => {
+                let number = served.content.posting_number.clone();
+                let valid = key.is_some_and(|k| {
+                    hwx_job_feed::signing::verify(
+                        &served.content,
+                        served.version,
+                        &served.content_hash,
+                        &served.signature,
+                        &served.key_id,
+                        Some(k),
+                    )
+                    .is_ok()
+                });
+                if !valid {
+                    f.bad_signatures.push(number.clone());
+                }
+                f.postings
+                    .insert(number, (served.version, served.content_hash));
+            }
+            Err(e) => f.bad_signatures.push(format!("unreadable upsert: {e}")),
+        }
+    } else if let Some(n) = ch["tombstone"].as_str() {
+        f.postings.remove(n);
+    }
+    f.cursor = cursor;
+}
+
+/// Follow the live stream (`/v1/feed/changes/stream`) as an organisation: read its NDJSON as it
+/// comes, and when a fault ends it (a gateway or the job feed killed, a problem line), reconnect
+/// from the last cursor. After `stop`, it reconnects until a quiet second passes, for at most a
+/// minute.
+pub async fn follow_stream(
+    c: Client,
+    gateways: Vec<std::net::SocketAddr>,
+    stop: watch::Receiver<bool>,
+) -> Follower {
+    let mut f = Follower::default();
+    let Some(mut token) = login(&c, FOLLOWER, "hwx-demo-password", &stop).await else {
+        f.stuck = Some("the stream follower could not log in before the run ended".into());
+        return f;
+    };
+    let mut key = None;
+    let mut stopped_at: Option<Instant> = None;
+    for attempt in 0usize.. {
+        if *stop.borrow() {
+            let at = *stopped_at.get_or_insert_with(Instant::now);
+            if at.elapsed() > Duration::from_secs(60) {
+                f.stuck = Some(format!(
+                    "the stream follower did not catch up within 60 s (at cursor {})",
+                    f.cursor
+                ));
+                return f;
+            }
+        }
+        if key.is_none()
+            && let Outcome::Ok(r) = c
+                .send(attempt, "GET", "/v1/feed/signing-key", None, None)
+                .await
+        {
+            key = verifying_key(&r.json());
+        }
+        let addr = gateways[attempt % gateways.len()];
+        // After the run: read until the stream has been quiet for a second, then stop.
+        let quiet = if *stop.borrow() {
+            Some(Duration::from_secs(1))
+        } else {
+            None
+        };
+        match stream_once(addr, &token, &mut f, key.as_ref(), quiet, &stop).await {
+            StreamEnd::Quiet => return f,
+            StreamEnd::Unauthorized => {
+                let never = watch::channel(false).1;
+                match tokio::time::timeout(
+                    Duration::from_secs(60),
+                    login(&c, FOLLOWER, "hwx-demo-password", &never),
+                )
+                .await
+                {
+                    Ok(Some(t)) => token = t,
+                    _ => {
+                        f.stuck = Some(
+                            "the stream follower's session ended and it could not log in again"
+                                .into(),
+                        );
+                        return f;
+                    }
+                }
+            }
+            StreamEnd::Broken => {
+                f.reconnects += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    f
+}
+
+/// One line (a header, a chunk size), or the time ran out first.
+async fn read_line_within(
+    r: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    line: &mut String,
+    within: Duration,
+) -> Result<std::io::Result<usize>, tokio::time::error::Elapsed> {
+    use tokio::io::AsyncBufReadExt;
+    line.clear();
+    tokio::time::timeout(within, r.read_line(line)).await
+}
+
+enum StreamEnd {
+    /// Quiet for the time asked (the run is over and the follower caught up).
+    Quiet,
+    Unauthorized,
+    /// Cut, refused, ended with a problem line, or the run stopped: reconnect.
+    Broken,
+}
+
+/// One connection to the stream: a GET over plain HTTP/1.1, its chunked body decoded by hand.
+async fn stream_once(
+    addr: std::net::SocketAddr,
+    token: &str,
+    f: &mut Follower,
+    key: Option<&VerifyingKey>,
+    quiet: Option<Duration>,
+    stop: &watch::Receiver<bool>,
+) -> StreamEnd {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+    let Ok(Ok(mut s)) =
+        tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr)).await
+    else {
+        return StreamEnd::Broken;
+    };
+    let head = format!(
+        "GET /v1/feed/changes/stream?cursor={} HTTP/1.1\r\nHost: hwx\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+        f.cursor
+    );
+    if s.write_all(head.as_bytes()).await.is_err() {
+        return StreamEnd::Broken;
+    }
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    // The status line and headers.
+    let Ok(Ok(n)) = read_line_within(&mut r, &mut line, Duration::from_secs(10)).await else {
+        return StreamEnd::Broken;
+    };
+    if n == 0 {
+        return StreamEnd::Broken;
+    }
+    let status = line
+        .get(9..12)
+        .and_then(|s| s.parse::<u16>().ok())
+        .unwrap_or(0);
+    loop {
+        match read_line_within(&mut r, &mut line, Duration::from_secs(10)).await {
+            Ok(Ok(n)) if n > 0 && line.trim().is_empty() => break,
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return StreamEnd::Broken,
+        }
+    }
+    match status {
+        200 => {}
+        401 => return StreamEnd::Unauthorized,
+        _ => return StreamEnd::Broken,
+    }
+    // The chunked body: size line, data, CRLF; NDJSON lines may span chunks.
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let within = quiet.unwrap_or(Duration::from_millis(500));
+        let size = match read_line_within(&mut r, &mut line, within).await {
+            Ok(Ok(n)) if n > 0 => usize::from_str_radix(line.trim(), 16).unwrap_or(0),
+            Ok(_) => return StreamEnd::Broken,
+            Err(_) if quiet.is_some() => return StreamEnd::Quiet,
+            // Quiet while the run goes on: keep listening, unless the run just stopped.
+            Err(_) => {
+                if *stop.borrow() {
+                    return StreamEnd::Broken;
+                }
+                continue;
+            }
+        };
+        if size == 0 {
+            return StreamEnd::Broken;
+        }
+        let mut chunk = vec![0u8; size + 2];
+        match tokio::time::timeout(Duration::from_secs(10), r.read_exact(&mut chunk)).await {
+            Ok(Ok(_)) => {}
+            _ => return StreamEnd::Broken,
+        }
+        pending.extend_from_slice(&chunk[..size]);
+        while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
+            let text: Vec<u8> = pending.drain(..=pos).collect();
+            let Ok(v) = serde_json::from_slice::<Value>(&text) else {
+                continue;
+            };
+            if v.get("cursor").is_some() {
+                apply(f, &v, key);
+            } else {
+                // A problem line: the stream ends (the gateway stopping, access ended).
+                return StreamEnd::Broken;
             }
         }
     }
@@ -200,7 +379,7 @@ fn rank(status: &str) -> u8 {
 pub async fn check(
     pool: &PgPool,
     ledger: &Ledger,
-    follower: &Follower,
+    followers: &[(&str, &Follower)],
 ) -> Result<Findings, sqlx::Error> {
     let mut f = Findings::default();
     // Every acknowledged organisation and application exists, no less far than acknowledged.
@@ -403,47 +582,49 @@ pub async fn check(
             ledger.accounts.len() - accounts as usize
         ));
     }
-    // The follower rebuilt exactly the store's live postings, with valid signatures.
+    // Each follower rebuilt exactly the store's live postings, with valid signatures.
     let live: BTreeMap<String, (i64, String)> = store
         .iter()
         .filter(|(_, (w, _, _))| !w)
         .map(|(n, (_, h, v))| (n.clone(), (*v, h.clone())))
         .collect();
-    if live != follower.postings {
-        let only_store = live
-            .keys()
-            .filter(|k| !follower.postings.contains_key(*k))
-            .count();
-        let only_follower = follower
-            .postings
-            .keys()
-            .filter(|k| !live.contains_key(*k))
-            .count();
-        let differ = live
-            .iter()
-            .filter(|(k, v)| follower.postings.get(*k).is_some_and(|f| f != *v))
-            .count();
-        f.violations.push(format!(
-            "the change-feed follower's copy differs from the store: {only_store} missing, {only_follower} extra, {differ} other versions"
-        ));
-        f.lost += only_store;
-        f.doubled += only_follower;
-    }
-    if !follower.bad_signatures.is_empty() {
-        f.violations.push(format!(
-            "{} records failed signature verification: {:?}",
-            follower.bad_signatures.len(),
-            follower.bad_signatures.iter().take(5).collect::<Vec<_>>()
-        ));
-    }
-    if let Some(why) = &follower.stuck {
-        f.violations.push(why.clone());
-    }
-    if !follower.backwards.is_empty() {
-        f.violations.push(format!(
-            "the change feed went backwards: {:?}",
-            follower.backwards.iter().take(5).collect::<Vec<_>>()
-        ));
+    for (name, follower) in followers {
+        if live != follower.postings {
+            let only_store = live
+                .keys()
+                .filter(|k| !follower.postings.contains_key(*k))
+                .count();
+            let only_follower = follower
+                .postings
+                .keys()
+                .filter(|k| !live.contains_key(*k))
+                .count();
+            let differ = live
+                .iter()
+                .filter(|(k, v)| follower.postings.get(*k).is_some_and(|f| f != *v))
+                .count();
+            f.violations.push(format!(
+                "the {name}'s copy differs from the store: {only_store} missing, {only_follower} extra, {differ} other versions"
+            ));
+            f.lost += only_store;
+            f.doubled += only_follower;
+        }
+        if !follower.bad_signatures.is_empty() {
+            f.violations.push(format!(
+                "{name}: {} records failed signature verification: {:?}",
+                follower.bad_signatures.len(),
+                follower.bad_signatures.iter().take(5).collect::<Vec<_>>()
+            ));
+        }
+        if let Some(why) = &follower.stuck {
+            f.violations.push(format!("{name}: {why}"));
+        }
+        if !follower.backwards.is_empty() {
+            f.violations.push(format!(
+                "{name}: the change feed went backwards: {:?}",
+                follower.backwards.iter().take(5).collect::<Vec<_>>()
+            ));
+        }
     }
     f.violations.extend(ledger.violations.iter().cloned());
     Ok(f)

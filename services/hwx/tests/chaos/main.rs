@@ -4,7 +4,8 @@
 //! them) and every role as its own `hwx serve <role>` process: two registration replicas, one job
 //! feed, two gateways. A seeded load runs through the gateways (organisations signing up,
 //! registering, applying; the bureau submitting and deciding; Hello Work ingesting postings and
-//! full snapshots; an organisation following the change feed) while, at seeded moments, a role
+//! full snapshots; organisations following the change feed and the live stream) while, at seeded
+//! moments, a role
 //! process, NATS or PostgreSQL is killed with SIGKILL and restarted after a pause. When the load
 //! stops and the system settles, `check` compares the databases and the follower's copy with what
 //! the clients saw, and one table is printed.
@@ -129,7 +130,12 @@ async fn chaos_nothing_lost_nothing_doubled() {
     )));
     // The follower stops only after the writers have: it must see their last changes.
     let (follower_stop_tx, follower_stop) = watch::channel(false);
-    let follower = tokio::spawn(check::follow(client.clone(), follower_stop));
+    let follower = tokio::spawn(check::follow(client.clone(), follower_stop.clone()));
+    let streamer = tokio::spawn(check::follow_stream(
+        client.clone(),
+        cluster.gateways.clone(),
+        follower_stop,
+    ));
     let probe_tokens = (
         probe_login(&client, "officer@tokyo-roudoukyoku.example.go.jp").await,
         probe_login(&client, "info@mirai-career.example.jp").await,
@@ -182,6 +188,7 @@ async fn chaos_nothing_lost_nothing_doubled() {
     }
     let _ = follower_stop_tx.send(true);
     let follower = follower.await.unwrap();
+    let streamer = streamer.await.unwrap();
     let settled = check::settle(&pool, Duration::from_secs(90)).await;
     if let Err(e) = &settled {
         violations.push(e.clone());
@@ -193,7 +200,16 @@ async fn chaos_nothing_lost_nothing_doubled() {
     let ledger = Arc::try_unwrap(ledger)
         .map(|m| m.into_inner().unwrap())
         .unwrap_or_else(|a| std::mem::take(&mut *a.lock().unwrap()));
-    let findings = check::check(&pool, &ledger, &follower).await.unwrap();
+    let findings = check::check(
+        &pool,
+        &ledger,
+        &[
+            ("change-feed follower", &follower),
+            ("live-stream follower", &streamer),
+        ],
+    )
+    .await
+    .unwrap();
     violations.extend(findings.violations.iter().cloned());
 
     let count = |k: Kind| kills.iter().filter(|(x, _, _)| *x == k).count();
@@ -236,13 +252,15 @@ async fn chaos_nothing_lost_nothing_doubled() {
         ));
     }
     table.push_str(&format!(
-        "\nacknowledged: {:?}; answers by status: {:?}; unreachable (connection refused or cut): {}; follower: {} pages, {} postings, {} reconnects; settled in {}\n",
+        "\nacknowledged: {:?}; answers by status: {:?}; unreachable (connection refused or cut): {}; change-feed follower: {} pages, {} postings, {} reconnects; live-stream follower: {} postings, {} reconnects; settled in {}\n",
         ledger.acked,
         ledger.statuses,
         ledger.unreachable,
         follower.pages,
         follower.postings.len(),
         follower.reconnects,
+        streamer.postings.len(),
+        streamer.reconnects,
         settled.map(|d| format!("{:.1} s", d.as_secs_f64())).unwrap_or_else(|e| e),
     ));
     table.push_str(&format!(

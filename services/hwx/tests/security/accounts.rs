@@ -213,27 +213,7 @@ async fn the_logs_of_a_run_hold_no_password_token_or_key() {
         .await;
     assert_eq!(r.status, 200, "{}", text(&r));
     secrets.push(changed.into());
-    let r = w
-        .call(
-            "POST",
-            "/v1/password-resets",
-            None,
-            Some(json!({"email": email})),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", text(&r));
-    let body: String = sqlx::query_scalar(
-        "SELECT n.body FROM notices n JOIN accounts a ON a.id = n.account_id WHERE a.email = $1",
-    )
-    .bind(&email)
-    .fetch_one(w.reg_db.pool())
-    .await
-    .unwrap();
-    let reset = body
-        .split_whitespace()
-        .find(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
-        .unwrap()
-        .to_owned();
+    let reset = w.reset_token(&email).await;
     secrets.push(reset.clone());
     let after_reset = "the password after the reset";
     let r = w

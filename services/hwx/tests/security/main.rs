@@ -299,6 +299,31 @@ impl World {
         panic!("the approval never reached the feed");
     }
 
+    /// Ask for a password reset for `email` and read its token where the notifier would (the
+    /// notices table).
+    pub async fn reset_token(&self, email: &str) -> String {
+        let r = self
+            .call(
+                "POST",
+                "/v1/password-resets",
+                None,
+                Some(json!({"email": email})),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", text(&r));
+        let body: String = sqlx::query_scalar(
+            "SELECT n.body FROM notices n JOIN accounts a ON a.id = n.account_id WHERE a.email = $1",
+        )
+        .bind(email)
+        .fetch_one(self.reg_db.pool())
+        .await
+        .unwrap();
+        body.split_whitespace()
+            .find(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+            .unwrap()
+            .to_owned()
+    }
+
     /// Postings as Hello Work sends them, stored through the gateway; their numbers.
     pub async fn ingest(&self, upstream: &str, from: u64, n: u64) -> Vec<String> {
         let postings: Vec<PostingJson> = (from..from + n)
