@@ -147,11 +147,15 @@ impl Sessions for RemoteSessions {
                         tonic::Code::Internal => {
                             ServiceError::internal("registration failed to say who you are")
                         }
-                        // Unreachable, overloaded, too slow: try again.
-                        _ => ServiceError::new(
-                            ErrorKind::Unavailable,
-                            format!("registration cannot say who you are now: {}", s.message()),
-                        ),
+                        // Unreachable, overloaded, too slow: try again (the cause to the log,
+                        // never to the caller).
+                        _ => {
+                            tracing::warn!(error = %s, "registration could not authenticate a caller");
+                            ServiceError::new(
+                                ErrorKind::Unavailable,
+                                "registration cannot say who you are now; try again",
+                            )
+                        }
                     };
                     Err(match rule {
                         Some(r) => e.with_rule(r),

@@ -146,10 +146,9 @@ pub fn database_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::WorkerCrashed => true,
-        // 57014 is a statement timeout: the database is there, the statement too slow.
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-            (c.starts_with("08") || c.starts_with("57") || c.starts_with("53")) && c != "57014"
-        }),
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c.starts_with("53")),
         _ => false,
     }
 }
@@ -172,7 +171,13 @@ impl From<sqlx::Error> for ServiceError {
         }
         // The cause goes to the log; the caller learns only that it was ours.
         tracing::error!(error = %e, "database error");
-        if database_unavailable(&e) {
+        if matches!(&e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014")) {
+            // A statement timeout: the database is there and busy; a retry may pass.
+            Self::new(
+                ErrorKind::Unavailable,
+                "the database took too long to answer; try again",
+            )
+        } else if database_unavailable(&e) {
             Self::new(
                 ErrorKind::Unavailable,
                 "the database is not reachable; try again",

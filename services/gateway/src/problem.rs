@@ -79,8 +79,7 @@ impl From<tonic::Status> for Problem {
             ),
             // Not our service's answer but the call breaking under it (the service died or
             // restarted mid-call): whether it acted is unknown, and a retry shortly may work.
-            tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Aborted
-                if !ours && std::error::Error::source(&s).is_some() =>
+            tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Aborted if !ours =>
             {
                 (
                     StatusCode::BAD_GATEWAY,
@@ -149,15 +148,19 @@ mod tests {
     use super::*;
 
     /// Found by the fault harness: a registration killed mid-call gave the caller a 500. A call
-    /// broken by the transport (the status carries the transport's error) is a 502 to retry; our
-    /// own internal error, and one without a transport cause, stays a 500.
+    /// broken under it (any status without our services' error info: every one of ours carries
+    /// it) is a 502 to retry; our own internal error stays a 500.
     #[test]
     fn a_call_broken_under_it_is_a_bad_gateway_to_retry_not_a_500() {
         let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset");
-        let p = Problem::from(tonic::Status::from_error(Box::new(cut)));
-        assert_eq!((p.status, p.retry_after), (502, Some(2)), "{}", p.detail);
-        let p = Problem::from(tonic::Status::unknown("a handler that panicked"));
-        assert_eq!((p.status, p.retry_after), (500, None));
+        for broken in [
+            tonic::Status::from_error(Box::new(cut)),
+            tonic::Status::unknown("missing grpc-status trailer"),
+            tonic::Status::internal("Unexpected EOF decoding stream."),
+        ] {
+            let p = Problem::from(broken);
+            assert_eq!((p.status, p.retry_after), (502, Some(2)), "{}", p.detail);
+        }
         let ours: tonic::Status = grpc::ServiceError::internal("internal error").into();
         let p = Problem::from(ours);
         assert_eq!((p.status, p.retry_after), (500, None));

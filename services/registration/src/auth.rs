@@ -49,9 +49,17 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
     .map_err(|e| ServiceError::internal(format!("hashing task failed: {e}")))?
 }
 
-/// Check a password against its PHC hash.
+/// Check a password against its PHC hash: as normalised, and, for a hash made before passwords
+/// were normalised, as typed.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    let password = normalise(&password);
+    let normalised = normalise(&password);
+    if normalised != password && verify_exactly(normalised, hash.clone()).await {
+        return true;
+    }
+    verify_exactly(password, hash).await
+}
+
+async fn verify_exactly(password: String, hash: String) -> bool {
     let Ok(_permit) = argon2_permits().acquire().await else {
         return false;
     };

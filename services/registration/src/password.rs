@@ -49,7 +49,7 @@ pub fn problem(field: &str, password: &str, email: &str) -> Option<String> {
         ));
     }
     // A listed word with digits or symbols around it, when the word is much of the password
-    // (two fifths or more: "Password2026!!" is refused, "4921 8830 love 7712" is not).
+    // (two fifths or more: "Password-2026-0401" is refused, "4921 8830 love 7712" is not).
     if letters.chars().count() * 5 >= len * 2 && list.contains(letters.as_str()) {
         return Some(format!(
             "{field}: this password is a common or breached password ({letters:?}) with digits or symbols added, which attackers try first; choose another"

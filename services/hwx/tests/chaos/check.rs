@@ -65,6 +65,7 @@ pub async fn follow(c: Client, stop: watch::Receiver<bool>) -> Follower {
         match c.send(via, "GET", &path, Some(&token), None).await {
             Outcome::Ok(r) => {
                 f.pages += 1;
+                f.stuck = None;
                 let page = r.json();
                 let changes = page["changes"].as_array().cloned().unwrap_or_default();
                 for ch in &changes {
@@ -100,9 +101,11 @@ pub async fn follow(c: Client, stop: watch::Receiver<bool>) -> Follower {
                     }
                 }
             }
+            // Refused (the enrolment not yet known to the feed at the start, say): again, until
+            // the deadline after the run says it is stuck.
             Outcome::Refused(r) => {
-                f.stuck = Some(format!("the feed refused the follower: {}", r.status));
-                return f;
+                f.stuck = Some(format!("the feed kept refusing the follower: {}", r.status));
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
             _ => {
                 f.reconnects += 1;
@@ -186,6 +189,11 @@ pub async fn follow_stream(
         {
             key = verifying_key(&r.json());
         }
+        // Without the key no record could be verified: no stream before it.
+        if key.is_none() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
         let addr = gateways[attempt % gateways.len()];
         // After the run: read until the stream has been quiet for a second, then stop.
         let quiet = if *stop.borrow() {
@@ -250,7 +258,7 @@ async fn stream_once(
     quiet: Option<Duration>,
     stop: &watch::Receiver<bool>,
 ) -> StreamEnd {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     let Ok(Ok(mut s)) =
         tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr)).await
     else {
@@ -288,17 +296,26 @@ async fn stream_once(
         401 => return StreamEnd::Unauthorized,
         _ => return StreamEnd::Broken,
     }
-    // The chunked body: size line, data, CRLF; NDJSON lines may span chunks.
+    // The chunked body: size line, data, CRLF; NDJSON lines may span chunks. The size line is
+    // read into a buffer kept across the idle timeouts (read_until keeps what it read).
     let mut pending: Vec<u8> = Vec::new();
+    let mut size_line: Vec<u8> = Vec::new();
     loop {
         let within = quiet.unwrap_or(Duration::from_millis(500));
-        let size = match read_line_within(&mut r, &mut line, within).await {
-            Ok(Ok(n)) if n > 0 => usize::from_str_radix(line.trim(), 16).unwrap_or(0),
+        let size = match tokio::time::timeout(within, r.read_until(b'\n', &mut size_line)).await {
+            Ok(Ok(n)) if n > 0 && size_line.ends_with(b"\n") => {
+                let text = String::from_utf8_lossy(&size_line).trim().to_owned();
+                size_line.clear();
+                match usize::from_str_radix(text.split(';').next().unwrap_or(""), 16) {
+                    Ok(n) => n,
+                    Err(_) => return StreamEnd::Broken,
+                }
+            }
             Ok(_) => return StreamEnd::Broken,
-            Err(_) if quiet.is_some() => return StreamEnd::Quiet,
+            Err(_) if quiet.is_some() && size_line.is_empty() => return StreamEnd::Quiet,
             // Quiet while the run goes on: keep listening, unless the run just stopped.
             Err(_) => {
-                if *stop.borrow() {
+                if *stop.borrow() && quiet.is_none() {
                     return StreamEnd::Broken;
                 }
                 continue;
@@ -315,14 +332,11 @@ async fn stream_once(
         pending.extend_from_slice(&chunk[..size]);
         while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
             let text: Vec<u8> = pending.drain(..=pos).collect();
-            let Ok(v) = serde_json::from_slice::<Value>(&text) else {
-                continue;
-            };
-            if v.get("cursor").is_some() {
-                apply(f, &v, key);
-            } else {
-                // A problem line: the stream ends (the gateway stopping, access ended).
-                return StreamEnd::Broken;
+            // A line that is not a change (a problem: the gateway stopping, access ended) or
+            // cannot be read ends this connection; the next resumes from the last cursor.
+            match serde_json::from_slice::<Value>(&text) {
+                Ok(v) if v.get("cursor").is_some() => apply(f, &v, key),
+                _ => return StreamEnd::Broken,
             }
         }
     }

@@ -7,8 +7,8 @@
 //! full snapshots; organisations following the change feed and the live stream) while, at seeded
 //! moments, a role
 //! process, NATS or PostgreSQL is killed with SIGKILL and restarted after a pause. When the load
-//! stops and the system settles, `check` compares the databases and the follower's copy with what
-//! the clients saw, and one table is printed.
+//! stops and the system settles, `check` compares the databases and the followers' copies with
+//! what the clients saw, and one table is printed.
 //!
 //! `HWX_CHAOS_ROUNDS` (default 4: one kill of each kind and one more of a role),
 //! `HWX_CHAOS_SECONDS` (default 150), `HWX_CHAOS_SEED` (default 1), `HWX_CHAOS_KEEP=1` keeps the

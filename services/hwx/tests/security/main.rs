@@ -312,7 +312,7 @@ impl World {
             .await;
         assert_eq!(r.status, 202, "{}", text(&r));
         let body: String = sqlx::query_scalar(
-            "SELECT n.body FROM notices n JOIN accounts a ON a.id = n.account_id WHERE a.email = $1",
+            "SELECT n.body FROM notices n JOIN accounts a ON a.id = n.account_id WHERE a.email = $1 ORDER BY n.created_at DESC LIMIT 1",
         )
         .bind(email)
         .fetch_one(self.reg_db.pool())
