@@ -145,6 +145,9 @@ def main():
                 fail(f"{label}: the chart made a Secret although existingSecret is set")
             if len(k.get("Ingress", [])) != 1:
                 fail(f"{label}: no Ingress")
+            cors = [c["data"].get("HWX_CORS_ORIGINS") for c in k.get("ConfigMap", [])]
+            if "https://portal.example.jp,https://jinzai.example.co.jp" not in cors:
+                fail(f"{label}: config.corsOrigins did not reach HWX_CORS_ORIGINS: {cors}")
         if variant is None:
             if len(k.get("Deployment", [])) != 3 or len(k.get("NetworkPolicy", [])) != 3:
                 fail(f"{label}: expected the 3 built roles (registration, job-feed, gateway)")
