@@ -2,33 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-/// A small deterministic generator (SplitMix64): the same seed gives the same workload on every
-/// machine, and no dependency is needed for it.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
+pub use hwx_testkit::Rng;
 
 /// Wall time and this process's CPU time of `f`, best of `rounds`.
 pub fn measure<T>(rounds: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
