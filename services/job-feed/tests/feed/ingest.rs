@@ -313,8 +313,9 @@ async fn a_snapshot_that_breaks_off_keeps_its_whole_batches_and_withdraws_nothin
         stored().await >= 600
     })
     .await;
+    // The connection dies: the call is dropped with its stream still open. (Dropping the sender
+    // first would end the stream cleanly, and the service would rightly store the last batch.)
     call.abort();
-    drop(tx);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(stored().await, 600, "whole batches only");
     let withdrawn: i64 = sqlx::query_scalar("SELECT count(*) FROM postings WHERE withdrawn")
@@ -322,6 +323,7 @@ async fn a_snapshot_that_breaks_off_keeps_its_whole_batches_and_withdraws_nothin
         .await
         .unwrap();
     assert_eq!(withdrawn, 0, "an unfinished snapshot withdraws nothing");
+    drop(tx);
     f.stop().await;
 }
 
