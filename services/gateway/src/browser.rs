@@ -73,59 +73,53 @@ pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
 /// configured gets no CORS header, so the browser withholds the answer from its page; its
 /// preflight is refused with a problem that says how to allow it.
 pub(crate) async fn cors(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(origin) = req.headers().get(header::ORIGIN).cloned() else {
-        let mut res = next.run(req).await;
-        // With portals configured, an answer depends on the origin even when none was sent: a
-        // cache must not hand this one to a portal's request.
-        if !s.cors_origins.is_empty() {
-            res.headers_mut()
-                .append(header::VARY, HeaderValue::from_static("origin"));
-        }
-        return res;
-    };
-    let allowed = origin
-        .to_str()
-        .is_ok_and(|o| s.cors_origins.iter().any(|a| a == o));
-    let preflight = req.method() == Method::OPTIONS
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let allowed = origin.clone().filter(|o| {
+        o.to_str()
+            .is_ok_and(|o| s.cors_origins.iter().any(|a| a == o))
+    });
+    let preflight = origin.is_some()
+        && req.method() == Method::OPTIONS
         && req
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut res = if preflight {
-        if !allowed {
+    let mut res = match (&origin, &allowed) {
+        (Some(origin), None) if preflight => {
             let shown = String::from_utf8_lossy(origin.as_bytes()).into_owned();
-            let mut res = Problem::new(
+            Problem::new(
                 StatusCode::FORBIDDEN,
                 format!(
                     "origin {shown} may not call this API from a browser; operations add portal origins to cors_origins (HWX_CORS_ORIGINS)"
                 ),
             )
-            .into_response();
-            res.headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("origin"));
-            return res;
+            .into_response()
         }
-        let mut res = StatusCode::NO_CONTENT.into_response();
-        let h = res.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(ALLOWED_METHODS),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static(ALLOWED_HEADERS),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        res
-    } else {
-        next.run(req).await
+        (_, Some(_)) if preflight => {
+            let mut res = StatusCode::NO_CONTENT.into_response();
+            let h = res.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static(ALLOWED_METHODS),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(ALLOWED_HEADERS),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+            res
+        }
+        _ => next.run(req).await,
     };
     let h = res.headers_mut();
-    // The answer depends on the origin: caches keep one per origin.
-    h.append(header::VARY, HeaderValue::from_static("origin"));
-    if allowed {
+    // The answer depends on the origin (and, with portals configured, on there being none): a
+    // cache keeps one per origin.
+    if origin.is_some() || !s.cors_origins.is_empty() {
+        h.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+    if let Some(origin) = allowed {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         h.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,

@@ -109,12 +109,12 @@ async fn build(cx: Context) -> Result<Parts, String> {
     }));
     let app = router(state);
     let watcher = limits.clone();
-    Ok(Parts::http(move |listener, shutdown| {
-        server::serve(app, listener, shutdown, server::ServerLimits::default())
-    })
-    .task("switches", move |shutdown| watcher.watch(shutdown))
-    .task("admissions", move |shutdown| limits.exchange(shutdown))
-    .note(format!("API docs: http://{}/docs", cx.addr)))
+    Ok(
+        Parts::http(move |listener, shutdown| server::serve(app, listener, shutdown))
+            .task("switches", move |shutdown| watcher.watch(shutdown))
+            .task("admissions", move |shutdown| limits.exchange(shutdown))
+            .note(format!("API docs: http://{}/docs", cx.addr)),
+    )
 }
 
 #[derive(OpenApi)]

@@ -31,31 +31,14 @@ pub const MAX_CONNECTIONS: usize = 8192;
 /// How long a stopping gateway lets open requests finish (Kubernetes' grace period is 30 s).
 pub const DRAIN: Duration = Duration::from_secs(20);
 
-/// The limits [`serve`] applies.
-#[derive(Debug, Clone, Copy)]
-pub struct ServerLimits {
-    pub header_timeout: Duration,
-    pub max_connections: usize,
-}
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        ServerLimits {
-            header_timeout: HEADER_TIMEOUT,
-            max_connections: MAX_CONNECTIONS,
-        }
-    }
-}
-
 /// Answer on `listener` until `shutdown` turns true, then let open connections finish their
 /// requests (idle ones close at once) and return when the last has closed.
 pub async fn serve(
     app: Router,
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
-    limits: ServerLimits,
 ) -> std::io::Result<()> {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let slot = tokio::select! {
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
@@ -88,7 +71,7 @@ pub async fn serve(
             });
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service);
             let mut conn = std::pin::pin!(conn);
             let ended = tokio::select! {
@@ -106,13 +89,13 @@ pub async fn serve(
     drop(listener);
     // Every slot back means every connection has closed; a client that keeps a download or an
     // upload going is not waited for beyond DRAIN (the process then ends with it).
-    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let all = u32::try_from(MAX_CONNECTIONS).unwrap_or(u32::MAX);
     if tokio::time::timeout(DRAIN, slots.acquire_many(all))
         .await
         .is_err()
     {
         tracing::warn!(
-            open = limits.max_connections - slots.available_permits(),
+            open = MAX_CONNECTIONS - slots.available_permits(),
             "gateway: connections still open after {DRAIN:?}; stopping without them"
         );
     }
