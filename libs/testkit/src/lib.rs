@@ -8,6 +8,7 @@
 //! ports, in the test's schemas and stream.
 
 pub mod http;
+pub mod mailbox;
 mod stack;
 
 pub use stack::{Stack, StackBuilder};

@@ -85,15 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = stack.addr("gateway");
 
     // One organisation, logged in.
-    let r = request(
-        addr,
-        "POST",
-        "/v1/accounts",
-        None,
-        Some(&json!({"email": "bench@example.jp", "password": "benchmark password"})),
-    )
-    .await?;
-    assert_eq!(r.status, 201);
+    hwx_testkit::mailbox::sign_up(addr, &db, "bench@example.jp", "benchmark password", "org").await;
     let token = request(
         addr,
         "POST",

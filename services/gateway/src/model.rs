@@ -56,7 +56,8 @@ pub fn status_in(s: &str) -> Result<i32, Problem> {
     code_in::<ApplicationStatus>(s, "status")
 }
 
-/// Sign-up: an organisation or seeker account (staff accounts need an ops session).
+/// Sign-up of an organisation or seeker account (without a session), or an account of any role
+/// made by operations or the ministry (with their session).
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "info@example-career.jp", "password": "a passphrase of fifteen characters or more"}))]
 pub struct NewAccount {
@@ -73,6 +74,23 @@ pub struct NewAccount {
 }
 
 impl NewAccount {
+    pub fn into_sign_up(self) -> Result<reg::SignUpRequest, Problem> {
+        let role = code_in::<Role>(self.role.as_deref().unwrap_or("org"), "role")?;
+        // A staff role is refused by registration (403: operations make those); a bureau code
+        // on an organisation or seeker account is a mistake of the form.
+        let own = [Role::Org, Role::Seeker].map(Code::to_proto);
+        if self.bureau_code.is_some() && own.contains(&role) {
+            return Err(Problem::bad_request(
+                "bureau_code: only for a bureau officer's account, which operations make (with their session)",
+            ));
+        }
+        Ok(reg::SignUpRequest {
+            email: self.email,
+            password: self.password,
+            role,
+        })
+    }
+
     pub fn into_proto(self) -> Result<reg::CreateAccountRequest, Problem> {
         let role = code_in::<Role>(self.role.as_deref().unwrap_or("org"), "role")?;
         Ok(reg::CreateAccountRequest {
@@ -476,6 +494,13 @@ pub struct PasswordChange {
     /// 15 to 256 characters of any kind (spaces, Japanese); not a common or breached password.
     /// No composition rules (NIST SP 800-63B).
     pub new_password: String,
+}
+
+/// The token from the sign-up message.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"token": "5f0c…(64 hex digits)"}))]
+pub struct SignUpConfirmation {
+    pub token: String,
 }
 
 /// Ask for a password-reset token, sent to the account's email.

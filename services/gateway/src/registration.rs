@@ -92,20 +92,56 @@ fn next(token: String) -> Option<String> {
     Some(token).filter(|t| !t.is_empty())
 }
 
-/// Sign up an organisation or seeker account.
+/// Sign up an organisation or seeker account: without a session, the answer is 202 whether or
+/// not the email is free, and the email receives either a one-time token (valid 24 hours) to
+/// confirm with `POST /v1/accounts/confirmation`, or a message saying it has an account already
+/// (or cannot be registered yet, E7). With an operations or ministry session, an account of any
+/// role is made at once (201).
 #[utoipa::path(post, path = "/v1/accounts", security((), ("bearer" = ["ops", "mhlw"])), request_body = NewAccount, responses(
-    (status = 201, body = Account), (status = 409, body = Problem, description = "email taken"),
-    (status = 422, body = Problem, description = "E7: email of an account closed less than 5 years ago")))]
+    (status = 201, body = Account, description = "made by operations or the ministry"),
+    (status = 202, body = Accepted, description = "signed up: the email receives a token to confirm with"),
+    (status = 409, body = Problem, description = "operations: email taken"),
+    (status = 422, body = Problem, description = "operations: E7, the email of an account closed less than 5 years ago")))]
 async fn create_account(
     State(s): State<AppState>,
     headers: HeaderMap,
     raw: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    let req = body::<NewAccount>(&raw)?.into_proto()?;
+    let account: NewAccount = body(&raw)?;
+    if !headers.contains_key(header::AUTHORIZATION) {
+        s.registration
+            .clone()
+            .sign_up(grpc(&headers, account.into_sign_up()?))
+            .await?;
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(Accepted {
+                detail: "a message is on its way to this email: a one-time token (valid 24 hours) to confirm it with POST /v1/accounts/confirmation, or, if the email cannot be signed up, the reason".into(),
+            }),
+        )
+            .into_response());
+    }
     let a = s
         .registration
         .clone()
-        .create_account(grpc(&headers, req))
+        .create_account(grpc(&headers, account.into_proto()?))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, Json(Account::try_from(a)?)).into_response())
+}
+
+/// Confirm a sign-up with the token from its message: the account is made; log in next.
+#[utoipa::path(post, path = "/v1/accounts/confirmation", security(()), request_body = SignUpConfirmation, responses(
+    (status = 201, body = Account),
+    (status = 401, body = Problem, description = "the token is unknown, used or expired"),
+    (status = 409, body = Problem, description = "the email has an account already"),
+    (status = 422, body = Problem, description = "E7: the email of an account closed less than 5 years ago")))]
+async fn confirm_sign_up(State(s): State<AppState>, raw: axum::body::Bytes) -> ApiResult<Response> {
+    let c: SignUpConfirmation = body(&raw)?;
+    let a = s
+        .registration
+        .clone()
+        .confirm_sign_up(reg::ConfirmSignUpRequest { token: c.token })
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(Account::try_from(a)?)).into_response())
@@ -248,7 +284,6 @@ async fn request_password_reset(
         .into_response())
 }
 
-/// Set a new password with a reset token. Every session of the account ends, and a lock after
 /// Set a new password with a reset token. Every session of the account ends, and so does every
 /// other open token; a lock after failed logins lifts. Refused under a compromise lock (A1):
 /// operations lift that one.
@@ -652,6 +687,7 @@ async fn revoked_organisations(
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_account))
+        .routes(routes!(confirm_sign_up))
         .routes(routes!(report_compromise))
         .routes(routes!(login, logout))
         .routes(routes!(logout_everywhere))

@@ -188,7 +188,7 @@ async fn run(mut cfg: Config) -> Result<(), String> {
             .map_err(|e| format!("{email}: {}", e.message()))?;
         }
         for org in ORGS {
-            seed_org(&mut c, org).await?;
+            seed_org(&mut c, &ops, org).await?;
         }
         // One organisation revoked after its approval (today, by the service's clock: an
         // approval after a revocation is refused, SN2), for the revoked list (L1) and the E8 bar.
@@ -290,14 +290,23 @@ async fn run(mut cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn seed_org(c: &mut RegistrationServiceClient<Channel>, o: &Org) -> Result<(), String> {
+/// A demo organisation, its account made by operations (a person signing up confirms the email
+/// first; the demo's mailboxes are made up).
+async fn seed_org(
+    c: &mut RegistrationServiceClient<Channel>,
+    ops: &str,
+    o: &Org,
+) -> Result<(), String> {
     let err = |what: &str, e: tonic::Status| format!("{} {what}: {}", o.name, e.message());
-    c.create_account(CreateAccountRequest {
-        email: o.email.into(),
-        password: PASSWORD.into(),
-        role: common::Role::Org as i32,
-        bureau_code: String::new(),
-    })
+    c.create_account(authed(
+        ops,
+        CreateAccountRequest {
+            email: o.email.into(),
+            password: PASSWORD.into(),
+            role: common::Role::Org as i32,
+            bureau_code: String::new(),
+        },
+    ))
     .await
     .map_err(|e| err("account", e))?;
     let token = login(c, o.email).await?;

@@ -1,6 +1,7 @@
-//! `hwx demo load`: a load generator against a running gateway. It signs up its own organisation,
-//! then registers applications over HTTP for a while and reports latency and throughput. The
-//! skaffold `load` profile runs it as a Job inside the cluster.
+//! `hwx demo load`: a load generator against a running gateway. An operations account makes its
+//! organisation account (a sign-up waits for its email to be confirmed), which registers its
+//! organisation and then applications over HTTP for a while; it reports latency and throughput.
+//! The skaffold `load` profile runs it as a Job inside the cluster.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -12,6 +13,8 @@ use serde_json::json;
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
     pub target: String,
+    pub ops_email: String,
+    pub ops_password: String,
     pub seconds: u64,
     pub concurrency: usize,
 }
@@ -57,14 +60,29 @@ async fn load(plan: LoadPlan) -> Result<(), String> {
     };
     let r = call(
         "POST",
-        "/v1/accounts",
+        "/v1/sessions",
         None,
-        json!({"email": email, "password": "load test password"}),
+        json!({"email": plan.ops_email, "password": plan.ops_password}),
+    )
+    .await?;
+    let Some(ops) = r.json()["token"].as_str().map(str::to_owned) else {
+        return Err(format!(
+            "the operations account {} cannot log in ({} {}): run `hwx demo seed`, or give --ops-email and HWX_LOAD_OPS_PASSWORD",
+            plan.ops_email,
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        ));
+    };
+    let r = call(
+        "POST",
+        "/v1/accounts",
+        Some(ops),
+        json!({"email": email, "password": "load test password", "role": "org"}),
     )
     .await?;
     if r.status != 201 {
         return Err(format!(
-            "sign-up refused: {} {}",
+            "the organisation account was refused: {} {}",
             r.status,
             String::from_utf8_lossy(&r.body)
         ));

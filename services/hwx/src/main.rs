@@ -97,12 +97,18 @@ enum DemoCommand {
         #[arg(long, conflicts_with = "snapshot")]
         out: Option<String>,
     },
-    /// Load a running gateway: sign up an organisation, then create applications over HTTP for a
-    /// while, and report throughput and latency.
+    /// Load a running gateway: an operations account makes an organisation account (signing up
+    /// would wait for an email), which registers and then creates applications over HTTP for a
+    /// while; throughput and latency are reported.
     Load {
         /// The gateway, host:port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         target: String,
+        /// The operations account that makes the load's organisation account (the demo's by
+        /// default: `hwx demo seed` makes it). Its password comes from HWX_LOAD_OPS_PASSWORD (the
+        /// demo's when unset), never from the command line.
+        #[arg(long, default_value = "ops@hwx.example.go.jp")]
+        ops_email: String,
         #[arg(long, default_value_t = 30)]
         seconds: u64,
         #[arg(long, default_value_t = 8)]
@@ -144,10 +150,14 @@ fn main() -> ExitCode {
         }),
         Command::Demo(DemoCommand::Load {
             target,
+            ops_email,
             seconds,
             concurrency,
         }) => hwx::load::run(hwx::load::LoadPlan {
             target,
+            ops_email,
+            ops_password: std::env::var("HWX_LOAD_OPS_PASSWORD")
+                .unwrap_or_else(|_| hwx::demo::PASSWORD.to_owned()),
             seconds,
             concurrency,
         }),

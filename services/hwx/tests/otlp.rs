@@ -64,7 +64,8 @@ async fn one_trace_reaches_an_otlp_receiver_across_grpc_and_nats() {
         .build();
     assert!(hwx_platform::telemetry::init_with(
         LogFormat::Pretty,
-        "info",
+        // No notifier: the scenario reads its sign-up token from the notice, undelivered.
+        "info,hwx::notice=off",
         provider.clone()
     ));
 

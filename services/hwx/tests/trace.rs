@@ -21,7 +21,8 @@ async fn one_request_one_trace_across_grpc_and_nats() {
         .build();
     assert!(hwx_platform::telemetry::init_with(
         LogFormat::Pretty,
-        "info",
+        // No notifier: the scenario reads its sign-up token from the notice, undelivered.
+        "info,hwx::notice=off",
         provider.clone()
     ));
     let metrics = InMemoryMetricExporter::default();

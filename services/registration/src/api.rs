@@ -119,6 +119,40 @@ const COMPROMISE: &str = "compromise reported";
 /// Reset tokens one account may hold unused at once.
 const MAX_OPEN_RESETS: i64 = 3;
 
+/// The kind of notice a sign-up sends, and how many of them one address receives in an hour.
+const SIGN_UP: &str = "sign-up";
+const MAX_SIGN_UP_NOTICES: i64 = 3;
+
+/// An email as accounts keep it (trimmed, lower case), or the refusal naming the field.
+fn account_email(raw: &str) -> Result<String, ServiceError> {
+    let email = raw.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 254 || email.starts_with('@') || email.ends_with('@') {
+        return Err(ServiceError::invalid(format!(
+            "email: {raw:?} is not an email address"
+        )));
+    }
+    Ok(email)
+}
+
+/// E7: an email of an account closed less than 5 years ago stays taken until `from`.
+#[derive(Debug, Clone, Copy)]
+struct EmailBar {
+    closed: NaiveDate,
+    from: NaiveDate,
+}
+
+impl EmailBar {
+    fn refusal(self) -> ServiceError {
+        ServiceError::refused(
+            RuleId::E7,
+            format!(
+                "this email belonged to an account closed on {}; it can be registered again from {}: use another email",
+                self.closed, self.from
+            ),
+        )
+    }
+}
+
 /// A new password per NIST SP 800-63B ([`password`]), or the refusal saying why not.
 fn check_new_password(field: &str, password: &str, email: &str) -> Result<(), ServiceError> {
     match password::problem(field, password, email) {
@@ -135,31 +169,15 @@ impl Registration {
         &self,
         request: Request<CreateAccountRequest>,
     ) -> Result<Response<Account>, ServiceError> {
-        let caller = self.auth.optional(&request).await?;
+        let caller = self.caller(&request).await?;
+        if !matches!(caller.role, Role::Ops | Role::Mhlw) {
+            return Err(ServiceError::forbidden(
+                "only operations and the ministry make accounts directly; an organisation or seeker signs up without a session (POST /v1/accounts) and confirms the email",
+            ));
+        }
         let req = request.into_inner();
         let role = Role::from_proto(req.role)?;
-        if !matches!(role, Role::Org | Role::Seeker) {
-            // Staff and system accounts are made by operations, never by sign-up.
-            match caller {
-                Some(c) if matches!(c.role, Role::Ops | Role::Mhlw) => {}
-                _ => {
-                    return Err(ServiceError::forbidden(
-                        "only operations can create staff and system accounts",
-                    ));
-                }
-            }
-        }
-        let email = req.email.trim().to_lowercase();
-        if !email.contains('@')
-            || email.len() > 254
-            || email.starts_with('@')
-            || email.ends_with('@')
-        {
-            return Err(ServiceError::invalid(format!(
-                "email: {:?} is not an email address",
-                req.email
-            )));
-        }
+        let email = account_email(&req.email)?;
         check_new_password("password", &req.password, &email)?;
         let bureau = match role {
             Role::Bureau if valid_prefecture(&req.bureau_code) => Some(req.bureau_code.as_str()),
@@ -170,27 +188,160 @@ impl Registration {
             }
             _ => None,
         };
-        // E7: an email of an account closed less than 5 years ago stays taken.
-        if let Some(closed) = self.store.last_closed(&email).await? {
-            let from = deadline::email_reusable_from(closed)?;
-            if self.today() < from {
-                return Err(ServiceError::refused(
-                    RuleId::E7,
-                    format!(
-                        "this email belonged to an account closed on {closed}; it can be registered again from {from}: use another email"
-                    ),
-                ));
-            }
+        if let Some(bar) = self.email_barred(&email).await? {
+            return Err(bar.refusal());
         }
         let hash = auth::hash_password(req.password).await?;
-        let account = self
-            .store
-            .insert_account(&email, &hash, role, bureau)
+        let mut tx = self.store.begin().await?;
+        let account = Store::insert_account(&mut tx, &email, &hash, role, bureau)
             .await?
             .ok_or_else(|| {
                 ServiceError::new(ErrorKind::Conflict, "an account with this email exists")
             })?;
+        Store::end_sign_ups(&mut tx, &email).await?;
+        tx.commit().await?;
         Ok(Response::new(convert::account(&account, self.now())))
+    }
+
+    /// E7: the email belonged to an account closed less than 5 years ago.
+    async fn email_barred(&self, email: &str) -> Result<Option<EmailBar>, ServiceError> {
+        let Some(closed) = self.store.last_closed(email).await? else {
+            return Ok(None);
+        };
+        let from = deadline::email_reusable_from(closed)?;
+        Ok((self.today() < from).then_some(EmailBar { closed, from }))
+    }
+
+    async fn do_sign_up(
+        &self,
+        request: Request<SignUpRequest>,
+    ) -> Result<Response<SignUpResponse>, ServiceError> {
+        let req = request.into_inner();
+        let role = Role::from_proto_opt(req.role)?.unwrap_or(Role::Org);
+        if !matches!(role, Role::Org | Role::Seeker) {
+            return Err(ServiceError::forbidden(
+                "only operations make staff and system accounts (with their session); sign-up is for organisation and seeker accounts",
+            ));
+        }
+        let email = account_email(&req.email)?;
+        check_new_password("password", &req.password, &email)?;
+        // Every path below looks the email up twice, hashes the password once and writes one
+        // notice with its event: the answer and its timing say nothing about the email.
+        let holder = self.store.open_account(&email).await?;
+        let bar = self.email_barred(&email).await?;
+        let hash = auth::hash_password(req.password).await?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        Store::lock_email(&mut tx, &email).await?;
+        // A bound on what one mailbox receives: a flood of sign-ups sends a few notices.
+        if Store::recent_notices(&mut tx, &email, SIGN_UP, now - chrono::Duration::hours(1)).await?
+            >= MAX_SIGN_UP_NOTICES
+        {
+            return Ok(Response::new(SignUpResponse {}));
+        }
+        let expires = now + auth::SIGN_UP_TTL;
+        let until = hwx_rules::jst::text(&expires);
+        let (subject, body) = match (&holder, &bar) {
+            (Some(_), _) => (
+                "HWX: this email already has an account",
+                format!(
+                    "Someone asked to sign up for HWX with {email}, which already has an account. \
+                     If it was you, log in (POST /v1/sessions); if the password is lost, ask for \
+                     a reset (POST /v1/password-resets). If not, ignore this message: nothing \
+                     changed."
+                ),
+            ),
+            (None, Some(bar)) => (
+                "HWX: this email cannot be registered yet",
+                format!(
+                    "Someone asked to sign up for HWX with {email}. It belonged to an account \
+                     closed on {closed}, and can be registered again from {from} (E7): sign up \
+                     with another email. If it was not you, ignore this message.",
+                    closed = bar.closed,
+                    from = bar.from
+                ),
+            ),
+            (None, None) => {
+                let (token, token_hash) = auth::new_token();
+                Store::insert_sign_up(&mut tx, &token_hash, &email, &hash, role, expires).await?;
+                (
+                    "HWX: confirm your email",
+                    format!(
+                        "A sign-up for an HWX {role} account was asked with {email}. The one-time \
+                         token below confirms it, once, until {until}:\n\n{token}\n\nSend it to \
+                         POST /v1/accounts/confirmation to make the account, then log in with the \
+                         password you chose. If it was not you, ignore this message: no account \
+                         is made.",
+                        role = role.as_str()
+                    ),
+                )
+            }
+        };
+        self.notify(
+            &mut tx,
+            &store::NewNotice {
+                id: Uuid::now_v7(),
+                account: holder.as_ref().map(|a| a.id),
+                to: &email,
+                subject,
+                body: &body,
+                kind: SIGN_UP,
+                expires,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Response::new(SignUpResponse {}))
+    }
+
+    async fn do_confirm_sign_up(
+        &self,
+        request: Request<ConfirmSignUpRequest>,
+    ) -> Result<Response<Account>, ServiceError> {
+        let token_hash = auth::token_hash(request.into_inner().token.trim());
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let (email, hash, role) = Store::take_sign_up(&mut tx, &token_hash, now)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::unauthenticated(
+                    "the sign-up token is unknown, used or expired: sign up again (POST /v1/accounts)",
+                )
+            })?;
+        // The token proves the mailbox: what the sign-up kept quiet can be said now.
+        if let Some(bar) = self.email_barred(&email).await? {
+            return Err(bar.refusal());
+        }
+        let account = Store::insert_account(&mut tx, &email, &hash, role, None)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::new(
+                    ErrorKind::Conflict,
+                    "an account with this email exists already: log in, or ask for a password reset (POST /v1/password-resets)",
+                )
+            })?;
+        Store::end_sign_ups(&mut tx, &email).await?;
+        tx.commit().await?;
+        Ok(Response::new(convert::account(&account, now)))
+    }
+
+    /// Keep a notice for the notifier, and stage its event, in the caller's transaction. The
+    /// event names the notice only: its text (a token) is in no event, stream or trace.
+    async fn notify(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        n: &store::NewNotice<'_>,
+    ) -> Result<(), ServiceError> {
+        Store::insert_notice(tx, n).await?;
+        let event = ev::NoticeRequested {
+            meta: None,
+            notice_id: n.id.to_string(),
+            account_id: n.account.map(|a| a.to_string()).unwrap_or_default(),
+            to: n.to.to_owned(),
+            subject: n.subject.to_owned(),
+        };
+        self.outbox.stage(tx, event).await?;
+        Ok(())
     }
 
     async fn do_login(
@@ -374,7 +525,6 @@ impl Registration {
         let (token, token_hash) = auth::new_token();
         let expires = now + auth::RESET_TTL;
         Store::insert_password_reset(&mut tx, &token_hash, account.id, expires).await?;
-        let notice_id = Uuid::now_v7();
         let subject = "HWX: reset your password";
         let body = format!(
             "A password reset was asked for the HWX account {email}. The one-time token below \
@@ -383,23 +533,19 @@ impl Registration {
              password stays as it is.",
             until = hwx_rules::jst::text(&expires)
         );
-        Store::insert_notice(
+        self.notify(
             &mut tx,
-            notice_id,
-            account.id,
-            &account.email,
-            subject,
-            &body,
+            &store::NewNotice {
+                id: Uuid::now_v7(),
+                account: Some(account.id),
+                to: &account.email,
+                subject,
+                body: &body,
+                kind: "password-reset",
+                expires,
+            },
         )
         .await?;
-        let notice = ev::NoticeRequested {
-            meta: None,
-            notice_id: notice_id.to_string(),
-            account_id: account.id.to_string(),
-            to: account.email.clone(),
-            subject: subject.into(),
-        };
-        self.outbox.stage(&mut tx, notice).await?;
         tx.commit().await?;
         Ok(Response::new(RequestPasswordResetResponse {}))
     }
@@ -1047,6 +1193,8 @@ macro_rules! delegate {
 }
 
 delegate! {
+    sign_up => do_sign_up(SignUpRequest) -> SignUpResponse;
+    confirm_sign_up => do_confirm_sign_up(ConfirmSignUpRequest) -> Account;
     create_account => do_create_account(CreateAccountRequest) -> Account;
     login => do_login(LoginRequest) -> Session;
     logout => do_logout(LogoutRequest) -> LogoutResponse;

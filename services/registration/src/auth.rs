@@ -15,6 +15,8 @@ use crate::store::Store;
 pub const SESSION_TTL: Duration = Duration::hours(12);
 /// How long a password-reset token works.
 pub const RESET_TTL: Duration = Duration::hours(1);
+/// How long a sign-up's confirmation token works: a day, for mail that is slow to arrive.
+pub const SIGN_UP_TTL: Duration = Duration::hours(24);
 
 /// Argon2id takes 19 MiB and tens of milliseconds per hash: at most this many run at once, so a
 /// flood of logins queues instead of exhausting memory.

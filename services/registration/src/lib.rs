@@ -31,6 +31,7 @@ pub const SERVICE: ServiceSpec =
 pub const MIGRATIONS: &[Migration] = hwx_platform::migrations![
     100 => "0100_registration",
     101 => "0101_password_resets",
+    102 => "0102_sign_ups",
 ];
 
 /// How often the sweeps run. Both are idempotent, so the hour only bounds how late after its day
@@ -65,17 +66,12 @@ async fn build(cx: Context) -> Result<Parts, String> {
             },
         ))
         .sweep(Sweep::new(
-            "stale-notices",
+            "expired-tokens",
             SWEEP_EVERY,
-            "notices undelivered past their token's hour blanked",
+            "notices past their token's life blanked, and unconfirmed sign-ups deleted",
             move || {
-                let (store, before) = (store.clone(), clock.now() - auth::RESET_TTL);
-                async move {
-                    store
-                        .blank_stale_notices(before)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
+                let (store, now) = (store.clone(), clock.now());
+                async move { store.forget_expired(now).await.map_err(|e| e.to_string()) }
             },
         ));
     // The notifier delivers to this process's log: a process whose log does not show notices

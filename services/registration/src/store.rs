@@ -55,13 +55,22 @@ pub mod sql {
         PASSWORD_RESET_OPEN = "SELECT account_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
         /// The account row, locked: requests for one account are taken one at a time.
         LOCK_ACCOUNT_ROW = "SELECT * FROM accounts WHERE id = $1 FOR NO KEY UPDATE";
-        INSERT_NOTICE = "INSERT INTO notices (id, account_id, to_address, subject, body) VALUES ($1, $2, $3, $4, $5)";
+        INSERT_NOTICE = "INSERT INTO notices (id, account_id, to_address, subject, body, kind, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        RECENT_NOTICES = "SELECT count(*) FROM notices WHERE to_address = $1 AND kind = $2 AND created_at > $3";
+        /// Per email, in its own key space (the feed's leader locks use small integers).
+        LOCK_EMAIL = "SELECT pg_advisory_xact_lock(hashtextextended('sign-up ' || $1, 0))";
+        INSERT_SIGN_UP = "INSERT INTO sign_ups (token_hash, email, password_hash, role, expires_at) VALUES ($1, $2, $3, $4, $5)";
+        /// Takes a sign-up token once: unexpired, and deleted in the same statement.
+        TAKE_SIGN_UP = "DELETE FROM sign_ups WHERE token_hash = $1 AND expires_at > $2 RETURNING email, password_hash, role";
+        END_SIGN_UPS = "DELETE FROM sign_ups WHERE email = $1";
+        /// Sign-ups never confirmed: their password hash is kept no longer than their token works.
+        DELETE_EXPIRED_SIGN_UPS = "DELETE FROM sign_ups WHERE expires_at <= $1";
         /// A notice not delivered yet, locked for its delivery.
         TAKE_NOTICE = "SELECT to_address, subject, body FROM notices WHERE id = $1 AND delivered_at IS NULL FOR UPDATE";
         /// Delivered: its text (a token) is kept nowhere after that.
         DELIVERED_NOTICE = "UPDATE notices SET body = '', delivered_at = now() WHERE id = $1";
         /// Notices nobody delivered while their token worked: their text goes.
-        BLANK_STALE_NOTICES = "UPDATE notices SET body = '' WHERE delivered_at IS NULL AND body <> '' AND created_at < $1";
+        BLANK_STALE_NOTICES = "UPDATE notices SET body = '' WHERE body <> '' AND expires_at <= $1";
         /// Resets still open for the account (a bound on how many one can ask for).
         OPEN_PASSWORD_RESETS = "SELECT count(*) FROM password_resets WHERE account_id = $1 AND used_at IS NULL AND expires_at > $2";
 
@@ -117,6 +126,21 @@ pub mod sql {
         EXPIRE_ENROLMENTS = "UPDATE enrolments SET status = 'expired', updated_at = now()
              WHERE status = 'active' AND valid_until < $1 RETURNING organisation_id, service";
     }
+}
+
+/// A message for a person, kept until the notifier delivers it.
+#[derive(Debug)]
+pub struct NewNotice<'a> {
+    pub id: Uuid,
+    /// None for a sign-up: the email has no account (yet).
+    pub account: Option<Uuid>,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// `password-reset` or `sign-up`: what the bound on an address counts.
+    pub kind: &'a str,
+    /// The text is blanked then, delivered or not (its token no longer works).
+    pub expires: DateTime<Utc>,
 }
 
 /// A stored account.
@@ -364,7 +388,7 @@ impl Store {
 
     /// A new account; none when an open account has the email.
     pub async fn insert_account(
-        &self,
+        tx: &mut PgConnection,
         email: &str,
         password_hash: &str,
         role: Role,
@@ -376,9 +400,75 @@ impl Store {
             .bind(password_hash)
             .bind(role.as_str())
             .bind(bureau_code)
-            .fetch_optional(self.db.pool())
+            .fetch_optional(tx)
             .await?;
         row.as_ref().map(account_row).transpose()
+    }
+
+    /// Sign-ups of one email are taken one at a time (the bound on notices holds), until the
+    /// transaction ends.
+    pub async fn lock_email(tx: &mut PgConnection, email: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(sql::LOCK_EMAIL).bind(email).execute(tx).await?;
+        Ok(())
+    }
+
+    pub async fn insert_sign_up(
+        tx: &mut PgConnection,
+        token_hash: &[u8],
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        expires: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sql::INSERT_SIGN_UP)
+            .bind(token_hash)
+            .bind(email)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(expires)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The sign-up of a usable token (email, password hash, role), taken: the row is gone once
+    /// the transaction commits.
+    pub async fn take_sign_up(
+        tx: &mut PgConnection,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, String, Role)>, sqlx::Error> {
+        let row: Option<(String, String, String)> = sqlx::query_as(sql::TAKE_SIGN_UP)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        row.map(|(email, hash, role)| Ok((email, hash, Role::decode(&role)?)))
+            .transpose()
+    }
+
+    /// Every other sign-up of the email ends (the account exists now).
+    pub async fn end_sign_ups(tx: &mut PgConnection, email: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(sql::END_SIGN_UPS)
+            .bind(email)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Notices of `kind` sent to `to` since `since` (a bound on what one mailbox receives).
+    pub async fn recent_notices(
+        tx: &mut PgConnection,
+        to: &str,
+        kind: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(sql::RECENT_NOTICES)
+            .bind(to)
+            .bind(kind)
+            .bind(since)
+            .fetch_one(tx)
+            .await
     }
 
     pub async fn open_account(&self, email: &str) -> Result<Option<AccountRow>, sqlx::Error> {
@@ -559,18 +649,16 @@ impl Store {
 
     pub async fn insert_notice(
         tx: &mut PgConnection,
-        id: Uuid,
-        account: Uuid,
-        to: &str,
-        subject: &str,
-        body: &str,
+        n: &NewNotice<'_>,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(sql::INSERT_NOTICE)
-            .bind(id)
-            .bind(account)
-            .bind(to)
-            .bind(subject)
-            .bind(body)
+            .bind(n.id)
+            .bind(n.account)
+            .bind(n.to)
+            .bind(n.subject)
+            .bind(n.body)
+            .bind(n.kind)
+            .bind(n.expires)
             .execute(tx)
             .await?;
         Ok(())
@@ -587,13 +675,22 @@ impl Store {
             .await
     }
 
-    /// Blank the text of notices not delivered before `before` (their token no longer works).
-    pub async fn blank_stale_notices(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-        Ok(sqlx::query(sql::BLANK_STALE_NOTICES)
-            .bind(before)
-            .execute(self.db.pool())
+    /// What only worked until `now` goes: the text of notices nobody delivered while their token
+    /// worked, and sign-ups never confirmed. The count of both.
+    pub async fn forget_expired(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        let mut n = sqlx::query(sql::BLANK_STALE_NOTICES)
+            .bind(now)
+            .execute(&mut *tx)
             .await?
-            .rows_affected())
+            .rows_affected();
+        n += sqlx::query(sql::DELETE_EXPIRED_SIGN_UPS)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 
     pub async fn delivered_notice(tx: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {

@@ -362,12 +362,19 @@ pub async fn settle(pool: &PgPool, within: Duration) -> Result<Duration, String>
             .fetch_one(pool)
             .await
             .map_err(|e| e.to_string())?;
-        if unpublished == 0 && unapplied == 0 {
+        // Every notice (a sign-up's token) reached a mailbox.
+        let undelivered: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM registration.notices WHERE delivered_at IS NULL",
+        )
+        .fetch_one(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        if unpublished == 0 && unapplied == 0 && undelivered == 0 {
             return Ok(start.elapsed());
         }
         if start.elapsed() > within {
             return Err(format!(
-                "not settled after {within:?}: {unpublished} events unpublished, {unapplied} registration events the job feed has not applied"
+                "not settled after {within:?}: {unpublished} events unpublished, {unapplied} registration events the job feed has not applied, {undelivered} notices undelivered"
             ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -501,7 +508,7 @@ pub async fn check(
             "{extra} events applied that registration never staged"
         ));
     }
-    // Refused sign-ups: one account per email.
+    // Signed up again after the account was made: still one account per email.
     for email in &ledger.taken {
         let n: i64 =
             sqlx::query_scalar("SELECT count(*) FROM registration.accounts WHERE email = $1")
@@ -510,9 +517,8 @@ pub async fn check(
                 .await?;
         if n != 1 {
             f.doubled += 1;
-            f.violations.push(format!(
-                "{email}: {n} accounts after a refused second sign-up"
-            ));
+            f.violations
+                .push(format!("{email}: {n} accounts after a second sign-up"));
         }
     }
     // Postings: each is in a state the acknowledged and unknown ingests allow.
@@ -578,7 +584,9 @@ pub async fn check(
             strays.iter().take(5).collect::<Vec<_>>()
         ));
     }
-    // Every acknowledged sign-up has its account.
+    // Every sign-up's token arrived (the load records those that never did).
+    f.lost += ledger.lost_mail;
+    // Every acknowledged confirmation has its account.
     let accounts: i64 =
         sqlx::query_scalar("SELECT count(*) FROM registration.accounts WHERE email = ANY($1)")
             .bind(&ledger.accounts)
@@ -587,7 +595,7 @@ pub async fn check(
     if accounts as usize != ledger.accounts.len() {
         f.lost += ledger.accounts.len() - accounts as usize;
         f.violations.push(format!(
-            "{} acknowledged sign-ups have no account",
+            "{} acknowledged confirmations have no account",
             ledger.accounts.len() - accounts as usize
         ));
     }

@@ -344,6 +344,8 @@ impl Cluster {
             ),
             ("HWX_SUBJECT_PREFIX", String::new()),
             ("HWX_LOG_FILTER", "info,sqlx=warn,async_nats=warn".into()),
+            // One line per event: the mailbox reads sign-up tokens from the notices in it.
+            ("HWX_LOG_FORMAT", "json".into()),
             ("HWX_RATE_LIMIT_PER_SECOND", "100000".into()),
             ("HWX_RATE_LIMIT_BURST", "100000".into()),
             ("HWX_MAINTENANCE", "off".into()),

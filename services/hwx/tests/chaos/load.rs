@@ -13,6 +13,8 @@ use hwx_platform::http::{HttpClient, Response};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::mail::Mailbox;
+
 /// Longer than any timeout of the system (the gateway's 30 s to registration): a request still
 /// unanswered after this hung.
 pub const HANG: Duration = Duration::from_secs(45);
@@ -54,8 +56,10 @@ pub struct Ledger {
     pub accounts: Vec<String>,
     /// Application → the furthest status the client saw acknowledged.
     pub applications: HashMap<String, &'static str>,
-    /// Emails whose second sign-up was refused as taken: exactly one account each.
+    /// Emails signed up again after their account was made: exactly one account each.
     pub taken: Vec<String>,
+    /// Sign-ups acknowledged whose token never arrived.
+    pub lost_mail: usize,
     /// Posting number → what was sent, in order.
     pub postings: BTreeMap<String, Vec<Sent>>,
 }
@@ -66,20 +70,22 @@ fn lock(l: &Shared) -> std::sync::MutexGuard<'_, Ledger> {
     l.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A client of the gateways that records every answer in the ledger.
+/// A client of the gateways that records every answer in the ledger, and reads its mail.
 #[derive(Clone)]
 pub struct Client {
     http: HttpClient,
     gateways: Vec<SocketAddr>,
     ledger: Shared,
+    mail: Arc<Mailbox>,
 }
 
 impl Client {
-    pub fn new(gateways: Vec<SocketAddr>, ledger: Shared) -> Self {
+    pub fn new(gateways: Vec<SocketAddr>, ledger: Shared, mail: Arc<Mailbox>) -> Self {
         Client {
             http: HttpClient::new(),
             gateways,
             ledger,
+            mail,
         }
     }
 
@@ -197,6 +203,37 @@ pub async fn login(
     }
 }
 
+/// Confirm a sign-up, retrying through outages: true once the account is acknowledged. A retry
+/// refused as used means an earlier try made the account but its answer was lost: not
+/// acknowledged, so not counted.
+async fn confirm(
+    c: &Client,
+    mut via: usize,
+    email: &str,
+    token: &str,
+    stop: &watch::Receiver<bool>,
+) -> bool {
+    let body = json!({ "token": token });
+    while !*stop.borrow() {
+        match c
+            .send(via, "POST", "/v1/accounts/confirmation", None, Some(&body))
+            .await
+        {
+            Outcome::Ok(_) => {
+                c.ack("accounts");
+                lock(&c.ledger).accounts.push(email.to_owned());
+                return true;
+            }
+            Outcome::Refused(_) => return false,
+            Outcome::Unknown => {
+                via += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    false
+}
+
 /// Organisations signing up, registering, applying; the bureau submitting and deciding.
 pub async fn organisations(c: Client, worker: u64, seed: u64, stop: watch::Receiver<bool>) {
     let mut rng = Rng::new(seed ^ (worker << 32));
@@ -220,18 +257,27 @@ pub async fn organisations(c: Client, worker: u64, seed: u64, stop: watch::Recei
             .send(via, "POST", "/v1/accounts", None, Some(&signup))
             .await
         {
-            Outcome::Ok(_) => {
-                c.ack("accounts");
-                lock(&c.ledger).accounts.push(email.clone());
-            }
+            Outcome::Ok(_) => c.ack("sign-ups"),
             _ => continue,
         }
-        // Now and then the same email again: refused as taken, and still one account.
+        // The token arrives by mail (the registration log), through whatever is down.
+        let Some(token) = c.mail.sign_up_token(&email, &stop).await else {
+            if !*stop.borrow() {
+                let mut l = lock(&c.ledger);
+                l.lost_mail += 1;
+                l.violations
+                    .push(format!("no sign-up token reached {email} within 90 s"));
+            }
+            continue;
+        };
+        if !confirm(&c, via, &email, &token, &stop).await {
+            continue;
+        }
+        // Now and then the same email again: answered alike, and still one account.
         if rng.below(4) == 0
-            && let Outcome::Refused(r) = c
+            && let Outcome::Ok(_) = c
                 .send(via + 1, "POST", "/v1/accounts", None, Some(&signup))
                 .await
-            && r.status == 409
         {
             lock(&c.ledger).taken.push(email.clone());
         }

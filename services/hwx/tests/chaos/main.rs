@@ -20,6 +20,7 @@
 mod check;
 mod cluster;
 mod load;
+mod mail;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -112,7 +113,8 @@ async fn chaos_nothing_lost_nothing_doubled() {
         .connect_lazy(&cluster.database_url())
         .unwrap();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let client = Client::new(cluster.gateways.clone(), ledger.clone());
+    let mail = Arc::new(mail::Mailbox::new(cluster.dir.join("logs")));
+    let client = Client::new(cluster.gateways.clone(), ledger.clone(), mail);
     let (stop_tx, stop) = watch::channel(false);
     let mut workers = Vec::new();
     for w in 0..2 {

@@ -137,16 +137,7 @@ async fn x1_x2_two_gateway_processes_share_the_switch_and_the_limit() {
     // organisation's.
     let email = "load@replicas.example.jp";
     let password = "a long enough password";
-    let r = request(
-        a.addr,
-        "POST",
-        "/v1/accounts",
-        None,
-        Some(&json!({"email": email, "password": password})),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 201);
+    hwx_testkit::mailbox::sign_up(a.addr, &stack.db("registration"), email, password, "org").await;
     let token = login(a.addr, email, password).await;
     let person = json!({"name": "山田太郎", "contact": "03-1234-5678", "full_time": true});
     let r = request(a.addr, "POST", "/v1/organisations", Some(&token), Some(&json!({

@@ -86,16 +86,14 @@ pub async fn one_request_across_services() -> Running {
     ));
     let gw = stack.addr("gateway");
 
-    let r = request(
+    hwx_testkit::mailbox::sign_up(
         gw,
-        "POST",
-        "/v1/accounts",
-        None,
-        Some(&json!({"email": "trace@example.jp", "password": "a long enough password"})),
+        &stack.db("registration"),
+        "trace@example.jp",
+        "a long enough password",
+        "org",
     )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 201);
+    .await;
     let token = request(
         gw,
         "POST",

@@ -103,15 +103,7 @@ impl Stack {
     /// An organisation signed up, applied for S-JOB and approved, all over HTTP; returns once the
     /// feed serves it.
     async fn approved(&self, email: &str) -> (String, String) {
-        let r = self
-            .call(
-                "POST",
-                "/v1/accounts",
-                None,
-                Some(json!({"email": email, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        hwx_testkit::mailbox::sign_up(self.gateway, &self.reg_db, email, PASSWORD, "org").await;
         let token = self.login(email).await;
         let person = |n: &str| json!({"name": n, "contact": "03-1234-5678", "full_time": true});
         let body = json!({

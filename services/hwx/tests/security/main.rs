@@ -208,15 +208,7 @@ impl World {
         let role = who.role().expect("anonymous has no account");
         let email = format!("{role}{}@security.example.jp", self.serial());
         if matches!(role, "org" | "seeker") {
-            let r = self
-                .call(
-                    "POST",
-                    "/v1/accounts",
-                    None,
-                    Some(json!({"email": email, "password": PASSWORD, "role": role})),
-                )
-                .await;
-            assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+            hwx_testkit::mailbox::sign_up(self.gateway, &self.reg_db, &email, PASSWORD, role).await;
         } else {
             let hash = hwx_registration::auth::hash_password(PASSWORD.into())
                 .await
@@ -311,17 +303,12 @@ impl World {
             )
             .await;
         assert_eq!(r.status, 202, "{}", text(&r));
-        let body: String = sqlx::query_scalar(
-            "SELECT n.body FROM notices n JOIN accounts a ON a.id = n.account_id WHERE a.email = $1 ORDER BY n.created_at DESC LIMIT 1",
-        )
-        .bind(email)
-        .fetch_one(self.reg_db.pool())
-        .await
-        .unwrap();
-        body.split_whitespace()
-            .find(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
-            .unwrap()
-            .to_owned()
+        hwx_testkit::mailbox::token(&self.reg_db, email, "password-reset").await
+    }
+
+    /// The token of the newest sign-up notice to `email`.
+    pub async fn sign_up_token(&self, email: &str) -> String {
+        hwx_testkit::mailbox::token(&self.reg_db, email, "sign-up").await
     }
 
     /// Postings as Hello Work sends them, stored through the gateway; their numbers.

@@ -140,6 +140,20 @@ impl Fixture {
                     json!({"email": format!("signup{n}@security.example.jp"), "password": PASSWORD, "role": "org"}),
                 );
             }
+            "POST /v1/accounts/confirmation" => {
+                let email = format!("confirm{n}@security.example.jp");
+                let r = w
+                    .call(
+                        "POST",
+                        "/v1/accounts",
+                        None,
+                        Some(json!({"email": email, "password": PASSWORD, "role": "org"})),
+                    )
+                    .await;
+                assert_eq!(r.status, 202, "{}", text(&r));
+                call.wrote = true;
+                call.body = Some(json!({"token": w.sign_up_token(&email).await}));
+            }
             "POST /v1/accounts (a staff account)" => {
                 call.body = Some(
                     json!({"email": format!("officer{n}@security.example.go.jp"), "password": PASSWORD, "role": "bureau", "bureau_code": "13"}),

@@ -88,16 +88,7 @@ async fn sn1_a_suspension_cuts_reads_and_live_streams_with_the_rule_named() {
 #[tokio::test]
 async fn j2_an_organisation_without_an_approved_s_job_enrolment_is_refused() {
     let f = Feed::start().await;
-    let mut c = f.reg.clone();
-    c.create_account(hwx_proto::registration::v1::CreateAccountRequest {
-        email: "pending@example.jp".into(),
-        password: crate::PASSWORD.into(),
-        role: common::Role::Org as i32,
-        bureau_code: String::new(),
-    })
-    .await
-    .unwrap();
-    let token = f.login("pending@example.jp").await;
+    let token = f.org_account("pending@example.jp").await;
     let e = f.changes(&token, "", 10).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::PermissionDenied);
     assert_eq!(rule(&e).as_deref(), Some("J2"));

@@ -121,19 +121,29 @@ impl Feed {
             .token
     }
 
+    /// An organisation account, signed up and confirmed with the token from its notice; logged
+    /// in.
+    pub async fn org_account(&self, email: &str) -> String {
+        let mut c = self.reg.clone();
+        c.sign_up(SignUpRequest {
+            email: email.into(),
+            password: PASSWORD.into(),
+            role: common::Role::Org as i32,
+        })
+        .await
+        .unwrap();
+        let token = hwx_testkit::mailbox::token(&self.reg_db, email, "sign-up").await;
+        c.confirm_sign_up(ConfirmSignUpRequest { token })
+            .await
+            .unwrap();
+        self.login(email).await
+    }
+
     /// An organisation whose S-JOB application went through registration and was approved by its
     /// bureau; returns once the feed has heard of it.
     pub async fn approved_org(&self, email: &str) -> (String, Uuid) {
         let mut c = self.reg.clone();
-        c.create_account(CreateAccountRequest {
-            email: email.into(),
-            password: PASSWORD.into(),
-            role: common::Role::Org as i32,
-            bureau_code: String::new(),
-        })
-        .await
-        .unwrap();
-        let token = self.login(email).await;
+        let token = self.org_account(email).await;
         let person = |name: &str| ResponsiblePerson {
             name: name.into(),
             contact: "03-1234-5678".into(),

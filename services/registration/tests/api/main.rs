@@ -130,6 +130,25 @@ impl Harness {
         s.into_inner().token
     }
 
+    /// Sign up, and confirm with the token from the notice the notifier logged: the account
+    /// exists.
+    pub async fn sign_up(&self, email: &str, password: &str, role: common::Role) -> Account {
+        let mut c = self.client.clone();
+        let before = notices::logged_for(email).len();
+        c.sign_up(SignUpRequest {
+            email: email.into(),
+            password: password.into(),
+            role: role as i32,
+        })
+        .await
+        .unwrap();
+        let token = notices::token(&notices::wait_for(email, before + 1).await);
+        c.confirm_sign_up(ConfirmSignUpRequest { token })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// Sign up an organisation account, log in and register the organisation.
     pub async fn organisation(
         &self,
@@ -139,14 +158,8 @@ impl Harness {
         prefecture: &str,
     ) -> (String, Organisation) {
         let mut c = self.client.clone();
-        c.create_account(CreateAccountRequest {
-            email: email.into(),
-            password: "a long enough password".into(),
-            role: common::Role::Org as i32,
-            bureau_code: String::new(),
-        })
-        .await
-        .unwrap();
+        self.sign_up(email, "a long enough password", common::Role::Org)
+            .await;
         let token = self.login(email, "a long enough password").await;
         let org = c
             .register_organisation(authed(

@@ -525,15 +525,38 @@ async fn e7_email_of_an_account_closed_three_years_ago_is_refused() {
         .execute(h.db.pool())
         .await
         .unwrap();
-    let e = h
-        .client
-        .clone()
-        .create_account(CreateAccountRequest {
-            email: "Old@Agency.example.jp".into(),
-            password: "a long enough password".into(),
-            role: common::Role::Org as i32,
-            bureau_code: String::new(),
-        })
+    let mut c = h.client.clone();
+    // A sign-up answers as for any email; the mailbox is told why no token came.
+    c.sign_up(SignUpRequest {
+        email: "Old@Agency.example.jp".into(),
+        password: "a long enough password".into(),
+        role: common::Role::Org as i32,
+    })
+    .await
+    .unwrap();
+    let mail = crate::notices::wait_for("old@agency.example.jp", 1).await;
+    assert!(
+        mail.contains("(E7)") && mail.contains("2028-11-27"),
+        "says the rule and from when it is free again: {mail}"
+    );
+    assert!(
+        !mail
+            .split_whitespace()
+            .any(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit())),
+        "no token: {mail}"
+    );
+    // Operations are refused with the rule.
+    let ops = h.staff("ops@example.go.jp", "ops", None).await;
+    let e = c
+        .create_account(authed(
+            &ops,
+            CreateAccountRequest {
+                email: "Old@Agency.example.jp".into(),
+                password: "a long enough password".into(),
+                role: common::Role::Org as i32,
+                bureau_code: String::new(),
+            },
+        ))
         .await
         .unwrap_err();
     assert_eq!(
@@ -546,6 +569,82 @@ async fn e7_email_of_an_account_closed_three_years_ago_is_refused() {
         "says from when it is free again: {}",
         e.message()
     );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_sign_up_token_works_once_for_a_day_then_is_forgotten() {
+    let h = Harness::start("2026-11-27T10:00:00+09:00").await;
+    let mut c = h.client.clone();
+    let sign_up = |email: &str| {
+        let mut c = h.client.clone();
+        let req = SignUpRequest {
+            email: email.into(),
+            password: "a long enough password".into(),
+            role: common::Role::Seeker as i32,
+        };
+        async move { c.sign_up(req).await.unwrap() }
+    };
+    // Confirmed within the day: a seeker account, once.
+    sign_up("quick@example.jp").await;
+    let token = crate::notices::token(&crate::notices::wait_for("quick@example.jp", 1).await);
+    let a = c
+        .confirm_sign_up(ConfirmSignUpRequest {
+            token: token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (a.email.as_str(), a.role),
+        ("quick@example.jp", common::Role::Seeker as i32)
+    );
+    let e = c
+        .confirm_sign_up(ConfirmSignUpRequest { token })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+    // Left for a day and a second: expired, and the sweep forgets the sign-up and blanks its
+    // undelivered text.
+    sign_up("slow@example.jp").await;
+    let token = crate::notices::token(&crate::notices::wait_for("slow@example.jp", 1).await);
+    h.clock
+        .advance(chrono::Duration::hours(24) + chrono::Duration::seconds(1));
+    let e = c
+        .confirm_sign_up(ConfirmSignUpRequest { token })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+    let pending = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sign_ups")
+            .fetch_one(h.db.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(pending().await, 1);
+    sqlx::query("UPDATE notices SET body = 'undelivered', delivered_at = NULL")
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    let store = hwx_registration::store::Store { db: h.db.clone() };
+    let now = hwx_platform::clock::Clock::now(&h.clock);
+    assert_eq!(store.forget_expired(now).await.unwrap(), 3);
+    assert_eq!(pending().await, 0);
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM notices WHERE body <> ''")
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+    // Not a seeker's business to make staff accounts: sign-up takes organisations and seekers.
+    let e = c
+        .sign_up(SignUpRequest {
+            email: "boss@example.go.jp".into(),
+            password: "a long enough password".into(),
+            role: common::Role::Ops as i32,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
     h.stop().await;
 }
 
@@ -1014,12 +1113,17 @@ async fn a1_change_reset_and_unlock_a_password() {
     let h = Harness::start("2026-11-27T10:00:00+09:00").await;
     let mut c = h.client.clone();
     let email = "forgetful@example.jp";
-    c.create_account(CreateAccountRequest {
-        email: email.into(),
-        password: "the first password".into(),
-        role: common::Role::Org as i32,
-        bureau_code: String::new(),
-    })
+    // Made by operations: no sign-up notice, so the notices below are the resets'.
+    let ops = h.staff("ops@example.go.jp", "ops", None).await;
+    c.create_account(authed(
+        &ops,
+        CreateAccountRequest {
+            email: email.into(),
+            password: "the first password".into(),
+            role: common::Role::Org as i32,
+            bureau_code: String::new(),
+        },
+    ))
     .await
     .unwrap();
     let login = |password: &str| {
@@ -1252,7 +1356,6 @@ async fn a1_change_reset_and_unlock_a_password() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied, "only operations unlock");
-    let ops = h.staff("ops@example.go.jp", "ops", None).await;
     let unlocked = c
         .unlock_account(authed(
             &ops,
