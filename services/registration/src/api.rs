@@ -121,6 +121,9 @@ const MAX_OPEN_RESETS: i64 = 3;
 
 /// The kind of notice a sign-up sends, and how many of them one address receives in an hour.
 const SIGN_UP: &str = "sign-up";
+/// One subject for every sign-up notice, whatever it says: an event or a log line that carries
+/// the subject does not tell a taken email from a new one.
+const SIGN_UP_SUBJECT: &str = "HWX: your sign-up";
 const MAX_SIGN_UP_NOTICES: i64 = 3;
 
 /// An email as accounts keep it (trimmed, lower case), or the refusal naming the field.
@@ -193,6 +196,8 @@ impl Registration {
         }
         let hash = auth::hash_password(req.password).await?;
         let mut tx = self.store.begin().await?;
+        // The email first, as a confirmation takes it: the two never wait on each other.
+        Store::lock_email(&mut tx, &email).await?;
         let account = Store::insert_account(&mut tx, &email, &hash, role, bureau)
             .await?
             .ok_or_else(|| {
@@ -226,7 +231,8 @@ impl Registration {
         let email = account_email(&req.email)?;
         check_new_password("password", &req.password, &email)?;
         // Every path below looks the email up twice, hashes the password once and writes one
-        // notice with its event: the answer and its timing say nothing about the email.
+        // notice with its event (a new email adds one row, well under a millisecond against a
+        // hash of tens): the answer and its timing say nothing about the email.
         let holder = self.store.open_account(&email).await?;
         let bar = self.email_barred(&email).await?;
         let hash = auth::hash_password(req.password).await?;
@@ -243,16 +249,16 @@ impl Registration {
         let until = hwx_rules::jst::text(&expires);
         let (subject, body) = match (&holder, &bar) {
             (Some(_), _) => (
-                "HWX: this email already has an account",
+                SIGN_UP_SUBJECT,
                 format!(
-                    "Someone asked to sign up for HWX with {email}, which already has an account. \
+                    "Someone asked to sign up for HWX with {email}, which has an account already. \
                      If it was you, log in (POST /v1/sessions); if the password is lost, ask for \
                      a reset (POST /v1/password-resets). If not, ignore this message: nothing \
                      changed."
                 ),
             ),
             (None, Some(bar)) => (
-                "HWX: this email cannot be registered yet",
+                SIGN_UP_SUBJECT,
                 format!(
                     "Someone asked to sign up for HWX with {email}. It belonged to an account \
                      closed on {closed}, and can be registered again from {from} (E7): sign up \
@@ -265,7 +271,7 @@ impl Registration {
                 let (token, token_hash) = auth::new_token();
                 Store::insert_sign_up(&mut tx, &token_hash, &email, &hash, role, expires).await?;
                 (
-                    "HWX: confirm your email",
+                    SIGN_UP_SUBJECT,
                     format!(
                         "A sign-up for an HWX {role} account was asked with {email}. The one-time \
                          token below confirms it, once, until {until}:\n\n{token}\n\nSend it to \
@@ -277,15 +283,17 @@ impl Registration {
                 )
             }
         };
+        // No account named, whichever it is: the event and the notifier's log line look alike.
         self.notify(
             &mut tx,
             &store::NewNotice {
                 id: Uuid::now_v7(),
-                account: holder.as_ref().map(|a| a.id),
+                account: None,
                 to: &email,
                 subject,
                 body: &body,
                 kind: SIGN_UP,
+                at: now,
                 expires,
             },
         )
@@ -300,29 +308,39 @@ impl Registration {
     ) -> Result<Response<Account>, ServiceError> {
         let token_hash = auth::token_hash(request.into_inner().token.trim());
         let now = self.now();
+        let unusable = || {
+            ServiceError::unauthenticated(
+                "the sign-up token is unknown, used or expired: sign up again (POST /v1/accounts)",
+            )
+        };
+        let email = self
+            .store
+            .sign_up_email(&token_hash)
+            .await?
+            .ok_or_else(unusable)?;
         let mut tx = self.store.begin().await?;
+        // The email's lock before its sign-up rows and its account, as every maker of an
+        // account takes them: two confirmations, or one and operations, never deadlock.
+        Store::lock_email(&mut tx, &email).await?;
         let (email, hash, role) = Store::take_sign_up(&mut tx, &token_hash, now)
             .await?
-            .ok_or_else(|| {
-                ServiceError::unauthenticated(
-                    "the sign-up token is unknown, used or expired: sign up again (POST /v1/accounts)",
-                )
-            })?;
-        // The token proves the mailbox: what the sign-up kept quiet can be said now.
-        if let Some(bar) = self.email_barred(&email).await? {
-            return Err(bar.refusal());
-        }
-        let account = Store::insert_account(&mut tx, &email, &hash, role, None)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::new(
-                    ErrorKind::Conflict,
-                    "an account with this email exists already: log in, or ask for a password reset (POST /v1/password-resets)",
-                )
-            })?;
+            .ok_or_else(unusable)?;
+        // The token proves the mailbox: what the sign-up kept quiet can be said now. A refusal
+        // ends the email's sign-ups (their password hashes go with them).
+        let made = match self.email_barred(&email).await? {
+            Some(bar) => Err(bar.refusal()),
+            None => Store::insert_account(&mut tx, &email, &hash, role, None)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::new(
+                        ErrorKind::Conflict,
+                        "an account with this email exists already: log in, or ask for a password reset (POST /v1/password-resets)",
+                    )
+                }),
+        };
         Store::end_sign_ups(&mut tx, &email).await?;
         tx.commit().await?;
-        Ok(Response::new(convert::account(&account, now)))
+        Ok(Response::new(convert::account(&made?, now)))
     }
 
     /// Keep a notice for the notifier, and stage its event, in the caller's transaction. The
@@ -542,6 +560,7 @@ impl Registration {
                 subject,
                 body: &body,
                 kind: "password-reset",
+                at: now,
                 expires,
             },
         )

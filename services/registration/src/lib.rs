@@ -81,7 +81,7 @@ async fn build(cx: Context) -> Result<Parts, String> {
     } else {
         // Info, not a warning: tools (`hwx demo seed`) run with warnings only, on purpose.
         tracing::info!(
-            "the log filter hides hwx::notice: this process delivers no notices (password-reset tokens); set HWX_LOG_FILTER with hwx::notice=info"
+            "the log filter hides hwx::notice: this process delivers no notices (sign-up and password-reset tokens); set HWX_LOG_FILTER with hwx::notice=info"
         );
     }
     Ok(parts)

@@ -1,4 +1,5 @@
-//! The notifier: delivers the notices registration keeps for people (a password-reset token).
+//! The notifier: delivers the notices registration keeps for people (a sign-up's or a password
+//! reset's token, or why a sign-up got none).
 //! Until HWX sends email, its one backend is the log: the notice is written to the service log
 //! (target `hwx::notice`, never exported as a trace event). The event names the notice; its text
 //! stays in the `notices` table until delivered, and is blanked then.

@@ -55,7 +55,8 @@ pub mod sql {
         PASSWORD_RESET_OPEN = "SELECT account_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
         /// The account row, locked: requests for one account are taken one at a time.
         LOCK_ACCOUNT_ROW = "SELECT * FROM accounts WHERE id = $1 FOR NO KEY UPDATE";
-        INSERT_NOTICE = "INSERT INTO notices (id, account_id, to_address, subject, body, kind, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        /// Stamped by the service's clock, like its expiry: the bound below counts by that clock.
+        INSERT_NOTICE = "INSERT INTO notices (id, account_id, to_address, subject, body, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         RECENT_NOTICES = "SELECT count(*) FROM notices WHERE to_address = $1 AND kind = $2 AND created_at > $3";
         /// Per email, in its own key space (the feed's leader locks use small integers).
         LOCK_EMAIL = "SELECT pg_advisory_xact_lock(hashtextextended('sign-up ' || $1, 0))";
@@ -63,6 +64,8 @@ pub mod sql {
         /// Takes a sign-up token once: unexpired, and deleted in the same statement.
         TAKE_SIGN_UP = "DELETE FROM sign_ups WHERE token_hash = $1 AND expires_at > $2 RETURNING email, password_hash, role";
         END_SIGN_UPS = "DELETE FROM sign_ups WHERE email = $1";
+        /// The email a token was sent to (nothing locked: the email's lock comes first).
+        SIGN_UP_EMAIL = "SELECT email FROM sign_ups WHERE token_hash = $1";
         /// Sign-ups never confirmed: their password hash is kept no longer than their token works.
         DELETE_EXPIRED_SIGN_UPS = "DELETE FROM sign_ups WHERE expires_at <= $1";
         /// A notice not delivered yet, locked for its delivery.
@@ -139,6 +142,8 @@ pub struct NewNotice<'a> {
     pub body: &'a str,
     /// `password-reset` or `sign-up`: what the bound on an address counts.
     pub kind: &'a str,
+    /// When it was asked for, by the service's clock.
+    pub at: DateTime<Utc>,
     /// The text is blanked then, delivered or not (its token no longer works).
     pub expires: DateTime<Utc>,
 }
@@ -447,7 +452,15 @@ impl Store {
             .transpose()
     }
 
-    /// Every other sign-up of the email ends (the account exists now).
+    /// The email of a sign-up token, if it is one.
+    pub async fn sign_up_email(&self, token_hash: &[u8]) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(sql::SIGN_UP_EMAIL)
+            .bind(token_hash)
+            .fetch_optional(self.db.pool())
+            .await
+    }
+
+    /// Every sign-up of the email ends (the account exists now, or cannot be made).
     pub async fn end_sign_ups(tx: &mut PgConnection, email: &str) -> Result<(), sqlx::Error> {
         sqlx::query(sql::END_SIGN_UPS)
             .bind(email)
@@ -658,6 +671,7 @@ impl Store {
             .bind(n.subject)
             .bind(n.body)
             .bind(n.kind)
+            .bind(n.at)
             .bind(n.expires)
             .execute(tx)
             .await?;

@@ -88,7 +88,7 @@ impl Mailbox {
                 let Some(rest) = line.split("notice for ").nth(1) else {
                     continue;
                 };
-                let Some((to, after)) = rest.split_once(": HWX: confirm your email") else {
+                let Some((to, after)) = rest.split_once(": HWX: your sign-up") else {
                     continue;
                 };
                 if let Some(token) = token_in(after) {

@@ -604,6 +604,25 @@ async fn a_sign_up_token_works_once_for_a_day_then_is_forgotten() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+    // An account with the email closed while the token was on its way (E7): refused at
+    // confirmation, and the sign-up (with its password hash) is gone.
+    sign_up("closing@example.jp").await;
+    let token = crate::notices::token(&crate::notices::wait_for("closing@example.jp", 1).await);
+    sqlx::query("INSERT INTO accounts (id, email, password_hash, role, closed_on) VALUES (gen_random_uuid(), 'closing@example.jp', 'x', 'org', '2026-11-26')")
+        .execute(h.db.pool())
+        .await
+        .unwrap();
+    let e = c
+        .confirm_sign_up(ConfirmSignUpRequest { token })
+        .await
+        .unwrap_err();
+    assert_eq!(rule(&e).as_deref(), Some("E7"), "{e:?}");
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sign_ups WHERE email = 'closing@example.jp'")
+            .fetch_one(h.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
     // Left for a day and a second: expired, and the sweep forgets the sign-up and blanks its
     // undelivered text.
     sign_up("slow@example.jp").await;
@@ -628,7 +647,8 @@ async fn a_sign_up_token_works_once_for_a_day_then_is_forgotten() {
         .unwrap();
     let store = hwx_registration::store::Store { db: h.db.clone() };
     let now = hwx_platform::clock::Clock::now(&h.clock);
-    assert_eq!(store.forget_expired(now).await.unwrap(), 3);
+    // Three notices blanked, one sign-up deleted.
+    assert_eq!(store.forget_expired(now).await.unwrap(), 4);
     assert_eq!(pending().await, 0);
     let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM notices WHERE body <> ''")
         .fetch_one(h.db.pool())
