@@ -13,10 +13,11 @@ COPY libs/posting/Cargo.toml libs/posting/
 COPY libs/testkit/Cargo.toml libs/testkit/
 COPY services/registration/Cargo.toml services/registration/
 COPY services/job-feed/Cargo.toml services/job-feed/
+COPY services/seeker-matching/Cargo.toml services/seeker-matching/
 COPY services/gateway/Cargo.toml services/gateway/
 COPY services/hwx/Cargo.toml services/hwx/
 COPY loadtests/Cargo.toml loadtests/
-RUN for d in libs/rules libs/proto libs/platform libs/posting libs/testkit services/registration services/job-feed services/gateway loadtests; do \
+RUN for d in libs/rules libs/proto libs/platform libs/posting libs/testkit services/registration services/job-feed services/seeker-matching services/gateway loadtests; do \
         mkdir -p $d/src && echo '' > $d/src/lib.rs; \
     done \
     && mkdir -p services/hwx/src loadtests/src/bin \

@@ -149,8 +149,8 @@ def main():
             if "https://portal.example.jp,https://jinzai.example.co.jp" not in cors:
                 fail(f"{label}: config.corsOrigins did not reach HWX_CORS_ORIGINS: {cors}")
         if variant is None:
-            if len(k.get("Deployment", [])) != 3 or len(k.get("NetworkPolicy", [])) != 3:
-                fail(f"{label}: expected the 3 built roles (registration, job-feed, gateway)")
+            if len(k.get("Deployment", [])) != 4 or len(k.get("NetworkPolicy", [])) != 4:
+                fail(f"{label}: expected the 4 built roles (registration, job-feed, seeker-matching, gateway)")
             if not any(d["metadata"]["name"].endswith("-migrate") for d in k.get("Job", [])):
                 fail(f"{label}: no migration Job")
             roles = k.get("Role", [])

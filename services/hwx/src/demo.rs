@@ -33,6 +33,9 @@ struct Org {
     fate: &'static str,
     /// Its use is revoked (SN2) after its approval: the revoked list (L1) and the E8 bar.
     revoked: bool,
+    /// Also approved for S-SEEKER (E3: K1, K2 or K4 with placements in the last 3 months): it
+    /// may search seekers.
+    seeker: bool,
 }
 
 const ORGS: &[Org] = &[
@@ -46,6 +49,7 @@ const ORGS: &[Org] = &[
         address: "東京都千代田区丸の内2-4-1",
         fate: "approved",
         revoked: false,
+        seeker: true,
     },
     Org {
         email: "shien@furusato.example.jp",
@@ -57,6 +61,7 @@ const ORGS: &[Org] = &[
         address: "北海道札幌市中央区北1条西2-1",
         fate: "submitted",
         revoked: false,
+        seeker: false,
     },
     Org {
         email: "career@minato-u.example.ac.jp",
@@ -68,6 +73,7 @@ const ORGS: &[Org] = &[
         address: "大阪府大阪市港区築港3-1-1",
         fate: "registered",
         revoked: false,
+        seeker: false,
     },
     Org {
         email: "shokai@osaka-cci.example.or.jp",
@@ -79,6 +85,7 @@ const ORGS: &[Org] = &[
         address: "大阪府大阪市中央区本町橋2-8",
         fate: "rejected",
         revoked: false,
+        seeker: false,
     },
     Org {
         email: "info@hakata-jinzai.example.jp",
@@ -90,6 +97,7 @@ const ORGS: &[Org] = &[
         address: "福岡県福岡市博多区博多駅前3-2-1",
         fate: "approved",
         revoked: true,
+        seeker: false,
     },
 ];
 
@@ -268,6 +276,7 @@ async fn run(mut cfg: Config) -> Result<(), String> {
                 "S-JOB application approved, then its use revoked on {on} (SN2; no new application before {}, E8)",
                 hwx_rules::deadline::reapply_from(on).map_err(|e| e.to_string())?
             ),
+            None if org.seeker => format!("S-JOB application {}, and S-SEEKER approved", org.fate),
             None => format!("S-JOB application {}", org.fate),
         });
     }
@@ -410,5 +419,41 @@ async fn seed_org(
     ))
     .await
     .map_err(|e| err("decision", e))?;
+    if o.seeker {
+        let app = c
+            .create_application(authed(
+                &token,
+                CreateApplicationRequest {
+                    organisation_id: org.id.clone(),
+                    service: common::ServiceCode::Seeker as i32,
+                    kind: 1,
+                    regular_placements_3m: 4,
+                    content_changed: false,
+                },
+            ))
+            .await
+            .map_err(|e| err("S-SEEKER application", e))?
+            .into_inner();
+        c.record_submission(authed(
+            &officer,
+            RecordSubmissionRequest {
+                application_id: app.id.clone(),
+                received_on: None,
+            },
+        ))
+        .await
+        .map_err(|e| err("S-SEEKER submission", e))?;
+        c.decide_application(authed(
+            &officer,
+            DecideApplicationRequest {
+                application_id: app.id,
+                approve: true,
+                note: "職業紹介の実績を確認しました".into(),
+                validity_months: 0,
+            },
+        ))
+        .await
+        .map_err(|e| err("S-SEEKER decision", e))?;
+    }
     Ok(())
 }

@@ -11,6 +11,7 @@ use hwx_platform::kit::{self, ServiceSpec};
 pub const SERVICES: &[&ServiceSpec] = &[
     &hwx_registration::SERVICE,
     &hwx_job_feed::SERVICE,
+    &hwx_seeker_matching::SERVICE,
     &hwx_gateway::SERVICE,
 ];
 

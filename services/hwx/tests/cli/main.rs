@@ -327,10 +327,14 @@ fn services_lists_the_registry() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let names: Vec<&str> = services.iter().filter_map(|s| s["name"].as_str()).collect();
-    assert_eq!(names, ["registration", "job-feed", "gateway"]);
-    assert_eq!(services[1]["schema"], "job_feed");
     assert_eq!(
-        services[2]["schema"],
+        names,
+        ["registration", "job-feed", "seeker-matching", "gateway"]
+    );
+    assert_eq!(services[1]["schema"], "job_feed");
+    assert_eq!(services[2]["schema"], "seeker_matching");
+    assert_eq!(
+        services[3]["schema"],
         Value::Null,
         "the gateway has no schema"
     );

@@ -159,6 +159,7 @@ async fn the_readme_job_feed_examples_work_as_printed_from_another_folder() {
         .replace("localhost:8080", &gateway)
         .replace("localhost:50051", &ports["registration"])
         .replace("localhost:50052", &ports["job-feed"])
+        .replace("localhost:50053", &ports["seeker-matching"])
         .replace("scripts/run", &run.display().to_string());
     if !grpcurl {
         eprintln!("grpcurl is not installed here: the README's grpcurl examples were left out");

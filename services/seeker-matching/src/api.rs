@@ -1,0 +1,332 @@
+//! gRPC handlers: who calls, the record checks and the access rules, then the store.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use hwx_platform::auth::{Authenticator, Caller, Role};
+use hwx_platform::clock::SharedClock;
+use hwx_platform::grpc::ServiceError;
+use hwx_proto::seekermatching::v1::seeker_matching_service_server::SeekerMatchingService;
+use hwx_proto::seekermatching::v1::*;
+use hwx_rules::access::{self, EnrolmentStatus};
+use hwx_rules::eligibility::Service;
+use tonic::{Request, Response, Status, Streaming};
+use uuid::Uuid;
+
+use crate::record::{self, SeekerRow};
+use crate::store::{Occupations, Search, Store};
+
+/// Records written per transaction: large enough that a 2-million-seeker snapshot is a few
+/// thousand commits, small enough that one holds little memory and few locks.
+const BATCH: usize = 500;
+/// Refused and withdrawn records listed in an ingest's answer; the counts cover every one.
+const MAX_RESULTS: usize = 10_000;
+const DEFAULT_PAGE: i32 = 50;
+const MAX_PAGE: i32 = 200;
+
+/// The seeker-matching service.
+#[derive(Debug, Clone)]
+pub struct SeekerMatching {
+    pub(crate) store: Store,
+    pub(crate) clock: SharedClock,
+    pub(crate) auth: Authenticator,
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+/// An ingest in progress: the records of the current batch and the summary so far.
+struct Ingest<'a> {
+    store: &'a Store,
+    clock: &'a SharedClock,
+    today: NaiveDate,
+    rows: Vec<SeekerRow>,
+    withdraw: Vec<String>,
+    /// IDs in the current batch: a second record for one of them flushes the batch first, so
+    /// each batch holds an ID once and records apply in the order sent.
+    pending: HashSet<String>,
+    /// Index of each pending withdrawal, for its result.
+    withdrawn_at: Vec<i64>,
+    index: i64,
+    summary: IngestSeekersSummary,
+}
+
+impl Ingest<'_> {
+    fn result(&mut self, r: IngestResult) {
+        if self.summary.results.len() < MAX_RESULTS {
+            self.summary.results.push(r);
+        }
+    }
+
+    fn refuse(&mut self, seeker_id: &str, field: &str, rule: &str, message: String) {
+        self.summary.refused += 1;
+        let index = self.index;
+        self.result(IngestResult {
+            index,
+            seeker_id: seeker_id.to_owned(),
+            outcome: "refused".into(),
+            rule: rule.to_owned(),
+            field: field.to_owned(),
+            message,
+        });
+    }
+
+    async fn push(&mut self, s: &Seeker) -> Result<(), ServiceError> {
+        self.index += 1;
+        let id = s.seeker_id.trim().to_owned();
+        if self.pending.contains(&id) {
+            self.flush().await?;
+        }
+        if !s.consents {
+            if !record::valid_seeker_id(&id) {
+                let message = format!("seeker_id: {:?} is not a seeker ID", s.seeker_id);
+                self.refuse(&s.seeker_id, "seeker_id", "", message);
+                return Ok(());
+            }
+            self.withdrawn_at.push(self.index);
+            self.withdraw.push(id.clone());
+            self.pending.insert(id);
+        } else {
+            match record::check(s, self.today) {
+                Ok(row) => {
+                    self.pending.insert(row.seeker_id.clone());
+                    self.rows.push(row);
+                }
+                Err(r) => {
+                    let rule = r.rule.map(|r| r.to_string()).unwrap_or_default();
+                    self.refuse(&s.seeker_id, &r.field, &rule, r.message);
+                }
+            }
+        }
+        if self.pending.len() >= BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), ServiceError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.rows);
+        let withdraw = std::mem::take(&mut self.withdraw);
+        let at = std::mem::take(&mut self.withdrawn_at);
+        self.pending.clear();
+        let (written, _gone) = self
+            .store
+            .apply_batch(&rows, &withdraw, self.clock.now())
+            .await?;
+        self.summary.stored += written.len() as i64;
+        self.summary.unchanged += (rows.len() - written.len()) as i64;
+        // A withdrawal of a seeker already gone is still one: the answer is the same on a resend.
+        self.summary.withdrawn += withdraw.len() as i64;
+        for (id, index) in withdraw.into_iter().zip(at) {
+            self.result(IngestResult {
+                index,
+                seeker_id: id,
+                outcome: "withdrawn".into(),
+                message: "consent withdrawn: the seeker left every search".into(),
+                ..Default::default()
+            });
+        }
+        Ok(())
+    }
+}
+
+fn occupations(field: &str, codes: &[String]) -> Result<Option<Occupations>, ServiceError> {
+    if codes.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = Vec::new();
+    let mut levels = Vec::new();
+    for (i, c) in codes.iter().enumerate() {
+        let key = record::occupation_key(c).ok_or_else(|| {
+            ServiceError::invalid(format!(
+                "{field}[{i}]: {c:?} is not an MHLW 2022 occupation code"
+            ))
+        })?;
+        levels.extend(record::levels(&key));
+        keys.push(key);
+    }
+    Ok(Some(Occupations { keys, levels }))
+}
+
+fn some(v: &[String]) -> Option<Vec<String>> {
+    (!v.is_empty()).then(|| v.iter().map(|s| s.trim().to_owned()).collect())
+}
+
+/// `last_active_on~seeker_id` of the last row of the page before.
+fn after(token: &str) -> Result<Option<(NaiveDate, String)>, ServiceError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || {
+        ServiceError::invalid(format!(
+            "page_token: {token:?} is not one this service gave"
+        ))
+    };
+    let (day, id) = token.split_once('~').ok_or_else(bad)?;
+    let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
+    if !record::valid_seeker_id(id) {
+        return Err(bad());
+    }
+    Ok(Some((day, id.to_owned())))
+}
+
+impl SeekerMatching {
+    async fn upstream<T>(&self, request: &Request<T>) -> Result<Caller, ServiceError> {
+        let c = self.auth.caller(request).await?;
+        if c.role != Role::Upstream {
+            return Err(ServiceError::forbidden(
+                "only Hello Work's systems (role upstream) send seekers",
+            ));
+        }
+        Ok(c)
+    }
+
+    /// An organisation whose S-SEEKER enrolment is active now, or the refusal naming the rule
+    /// (E3 without one, SN1 suspended, SN2 revoked).
+    async fn searcher<T>(&self, request: &Request<T>) -> Result<Uuid, ServiceError> {
+        let c = self.auth.caller(request).await?;
+        let Some(org) = c.organisation_id.filter(|_| c.role == Role::Org) else {
+            return Err(ServiceError::forbidden(
+                "seekers are shown to organisations with an active S-SEEKER enrolment only",
+            ));
+        };
+        let today = self.clock.now_jst().date_naive();
+        let status = self.store.enrolment(org).await?.map(|(status, until)| {
+            // Past its last day an enrolment has ended, whether or not the event has come.
+            if status == EnrolmentStatus::Active && until.is_some_and(|u| today > u) {
+                EnrolmentStatus::Expired
+            } else {
+                status
+            }
+        });
+        access::service_access(Service::Seeker, status)?;
+        Ok(org)
+    }
+
+    async fn do_ingest(
+        &self,
+        request: Request<Streaming<IngestSeekersRequest>>,
+    ) -> Result<Response<IngestSeekersSummary>, ServiceError> {
+        self.upstream(&request).await?;
+        let mut stream = request.into_inner();
+        let mut ingest = Ingest {
+            store: &self.store,
+            clock: &self.clock,
+            today: self.clock.now_jst().date_naive(),
+            rows: Vec::new(),
+            withdraw: Vec::new(),
+            pending: HashSet::new(),
+            withdrawn_at: Vec::new(),
+            index: 0,
+            summary: IngestSeekersSummary::default(),
+        };
+        while let Some(msg) = stream.message().await.map_err(|s| {
+            ServiceError::invalid(format!(
+                "the stream broke off: {}; the batches written before stay",
+                s.message()
+            ))
+        })? {
+            match msg.item {
+                Some(ingest_seekers_request::Item::Seeker(s)) => ingest.push(&s).await?,
+                Some(ingest_seekers_request::Item::Malformed(m)) => {
+                    ingest.index += 1;
+                    ingest.refuse("", "", "", m.message);
+                }
+                None => {}
+            }
+        }
+        ingest.flush().await?;
+        let s = ingest.summary;
+        tracing::info!(
+            stored = s.stored,
+            unchanged = s.unchanged,
+            withdrawn = s.withdrawn,
+            refused = s.refused,
+            "seekers ingested"
+        );
+        Ok(Response::new(s))
+    }
+
+    async fn do_search(
+        &self,
+        request: Request<SearchSeekersRequest>,
+    ) -> Result<Response<SearchSeekersResponse>, ServiceError> {
+        let org = self.searcher(&request).await?;
+        let r = request.into_inner();
+        let page = r.page.unwrap_or_default();
+        let size = match page.page_size {
+            0 => DEFAULT_PAGE,
+            n if (1..=MAX_PAGE).contains(&n) => n,
+            n => {
+                return Err(ServiceError::invalid(format!(
+                    "page_size {n}: 1 to {MAX_PAGE} ({DEFAULT_PAGE} when left out)"
+                )));
+            }
+        };
+        let band = |field: &str, n: i32| -> Result<Option<i16>, ServiceError> {
+            match n {
+                0 => Ok(None),
+                n if (15..=80).contains(&n) => Ok(Some(n as i16)),
+                n => Err(ServiceError::invalid(format!(
+                    "{field}: {n} is not an age band from 15 to 80"
+                ))),
+            }
+        };
+        let wage = match (r.wage_type.trim(), r.wage_offered) {
+            ("", 0) => None,
+            (t, w) if hwx_posting::codes::WAGE_TYPES.contains(&t) && w > 0 => {
+                Some((t.to_owned(), w))
+            }
+            _ => {
+                return Err(ServiceError::invalid(
+                    "wage_type and wage_offered: a wage type (monthly, daily, hourly, annual) and the yen offered, both or neither",
+                ));
+            }
+        };
+        let q = Search {
+            occupations: occupations("occupations", &r.occupations)?,
+            prefectures: some(&r.prefectures),
+            municipalities: some(&r.municipalities),
+            employment_types: some(&r.employment_types),
+            age_band_min: band("age_band_min", r.age_band_min)?,
+            age_band_max: band("age_band_max", r.age_band_max)?,
+            gender: Some(r.gender.trim().to_owned()).filter(|g| !g.is_empty()),
+            wage,
+            qualifications: some(&r.qualifications),
+            education: some(&r.education),
+            active_since: r.active_since.as_ref().and_then(hwx_platform::grpc::day),
+            after: after(&page.page_token)?,
+            limit: i64::from(size) + 1,
+        };
+        let mut rows = self.store.search(&q, org).await?;
+        let more = rows.len() > size as usize;
+        rows.truncate(size as usize);
+        let next_page_token = match rows.last() {
+            Some(last) if more => format!("{}~{}", last.last_active_on, last.seeker_id),
+            _ => String::new(),
+        };
+        Ok(Response::new(SearchSeekersResponse {
+            seekers: rows.iter().map(SeekerRow::to_proto).collect(),
+            next_page_token,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl SeekerMatchingService for SeekerMatching {
+    async fn ingest_seekers(
+        &self,
+        request: Request<Streaming<IngestSeekersRequest>>,
+    ) -> Reply<IngestSeekersSummary> {
+        Ok(self.do_ingest(request).await?)
+    }
+
+    async fn search_seekers(
+        &self,
+        request: Request<SearchSeekersRequest>,
+    ) -> Reply<SearchSeekersResponse> {
+        Ok(self.do_search(request).await?)
+    }
+}
