@@ -75,6 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let stack = Stack::with(&[&hwx_registration::SERVICE, &hwx_gateway::SERVICE])
         .peer("job-feed", "http://127.0.0.1:9")
+        .peer("seeker-matching", "http://127.0.0.1:9")
         .configure(|c| {
             c.rate_limit_per_second = 1_000_000;
             c.rate_limit_burst = 1_000_000;

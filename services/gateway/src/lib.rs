@@ -20,6 +20,7 @@ mod ops;
 pub mod problem;
 mod registration;
 mod rules;
+mod seekers;
 pub mod server;
 
 use std::net::SocketAddr;
@@ -37,6 +38,7 @@ use hwx_platform::grpc;
 use hwx_platform::kit::{Context, Parts, ServiceSpec};
 use hwx_proto::jobfeed::v1::job_feed_service_client::JobFeedServiceClient;
 use hwx_proto::registration::v1::registration_service_client::RegistrationServiceClient;
+use hwx_proto::seekermatching::v1::seeker_matching_service_client::SeekerMatchingServiceClient;
 use hwx_rules::maintenance::MaintenancePolicy;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -70,6 +72,7 @@ impl std::ops::Deref for AppState {
 pub struct GatewayState {
     pub(crate) registration: RegistrationServiceClient<grpc::Client>,
     pub(crate) job_feed: JobFeedServiceClient<grpc::Client>,
+    pub(crate) seeker_matching: SeekerMatchingServiceClient<grpc::Client>,
     pub(crate) clock: SharedClock,
     /// Who calls (for X2 buckets and the ops routes), through registration.
     pub(crate) auth: Authenticator,
@@ -101,6 +104,8 @@ async fn build(cx: Context) -> Result<Parts, String> {
         job_feed: JobFeedServiceClient::new(cx.client("job-feed", None)?)
             .max_decoding_message_size(16 * 1024 * 1024)
             .max_encoding_message_size(16 * 1024 * 1024),
+        // No overall timeout either: an ingest streams as long as Hello Work sends.
+        seeker_matching: SeekerMatchingServiceClient::new(cx.client("seeker-matching", None)?),
         clock: cx.clock.clone(),
         auth: cx.authenticator()?,
         limits: limits.clone(),
@@ -159,9 +164,11 @@ pub fn router(state: AppState) -> Router {
                 .merge(feed::routes())
                 .merge(ops::routes())
                 .merge(rules::routes())
+                .merge(seekers::routes())
                 .layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
         .merge(feed::ingest_routes().layer(DefaultBodyLimit::disable()))
+        .merge(seekers::ingest_routes().layer(DefaultBodyLimit::disable()))
         .split_for_parts();
     let openapi = document_problems(tag_by_area(openapi));
     api.merge(docs::routes(&openapi))
@@ -187,6 +194,7 @@ fn tag_by_area(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
         ("/v1/bureau/", "labour bureaus"),
         ("/v1/public/", "public lists (L1)"),
         ("/v1/feed/", "job feed (S-JOB)"),
+        ("/v1/seekers", "seekers (S-SEEKER)"),
         ("/v1/ops/", "operations"),
         ("/v1/rules", "rules of the terms"),
     ];

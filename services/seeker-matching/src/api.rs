@@ -232,7 +232,7 @@ impl SeekerMatching {
                 Some(ingest_seekers_request::Item::Seeker(s)) => ingest.push(&s).await?,
                 Some(ingest_seekers_request::Item::Malformed(m)) => {
                     ingest.index += 1;
-                    ingest.refuse("", "", "", m.message);
+                    ingest.refuse(&m.seeker_id, &m.field, &m.rule, m.message);
                 }
                 None => {}
             }

@@ -65,6 +65,7 @@ impl Running {
 pub async fn one_request_across_services() -> Running {
     let stack = Stack::with(&[&hwx_registration::SERVICE, &hwx_gateway::SERVICE])
         .peer("job-feed", "http://127.0.0.1:9")
+        .peer("seeker-matching", "http://127.0.0.1:9")
         .configure(|c| {
             c.rate_limit_per_second = 1000;
             c.rate_limit_burst = 1000;

@@ -32,6 +32,7 @@ impl Stack {
             .clock(Arc::new(clock.clone()))
             // No job feed in these tests: its routes answer 503.
             .peer("job-feed", "http://127.0.0.1:9")
+            .peer("seeker-matching", "http://127.0.0.1:9")
             .configure(|c| {
                 c.maintenance = maintenance;
                 c.rate_limit_per_second = 1000;

@@ -29,6 +29,7 @@ const NOT_FUZZED: &[&str] = &[
     "DELETE /v1/ops/rate-limits",
     "GET /v1/feed/changes/stream",
     "POST /v1/feed/postings",
+    "POST /v1/seekers",
 ];
 
 fn schemathesis() -> Option<PathBuf> {

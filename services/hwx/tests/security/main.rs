@@ -22,6 +22,7 @@ mod bad_input;
 mod browser;
 mod fuzz;
 mod matrix;
+mod seekers;
 
 /// Everything the services log in this test binary, as production writes it (JSON lines), at
 /// debug level; notices excluded (their log backend delivers tokens by design).
@@ -116,12 +117,13 @@ impl Who {
     }
 }
 
-/// Registration, the job feed and the gateway on the real Postgres and NATS.
+/// Every service of the binary, the gateway in front, on the real Postgres and NATS.
 #[allow(missing_debug_implementations)] // holds running servers
 pub struct World {
     pub stack: hwx_testkit::Stack,
     pub reg_db: Database,
     pub feed_db: Database,
+    pub sm_db: Database,
     pub gateway: SocketAddr,
     serial: AtomicU64,
 }
@@ -150,6 +152,7 @@ impl World {
         World {
             reg_db: stack.db("registration"),
             feed_db: stack.db("job-feed"),
+            sm_db: stack.db("seeker-matching"),
             gateway: stack.addr("gateway"),
             stack,
             serial: AtomicU64::new(0),
@@ -338,11 +341,39 @@ impl World {
         postings.iter().map(|p| p.posting_number.clone()).collect()
     }
 
+    /// The organisation (its account `token`) also enrolled in S-SEEKER, approved by `officer`
+    /// (E3: K1 with placements in the last 3 months); returns once seeker matching honours it.
+    pub async fn seeker_enrolled(&self, token: &str, org: &str, officer: &str) {
+        let r = self
+            .call(
+                "POST",
+                "/v1/applications",
+                Some(token),
+                Some(json!({"organisation_id": org, "service": "seeker", "regular_placements_3m": 4})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let app = r.json()["id"].as_str().unwrap().to_owned();
+        self.decide(officer, &app, true).await;
+        for _ in 0..400 {
+            if self
+                .call("GET", "/v1/seekers", Some(token), None)
+                .await
+                .status
+                == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the S-SEEKER approval never reached seeker matching");
+    }
+
     /// Everything the services hold, as one text per table (the outbox as its size: its
     /// relay marks rows on its own time; the inbox and dead letters are the consumers' books).
     pub async fn digest(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for db in [&self.reg_db, &self.feed_db] {
+        for db in [&self.reg_db, &self.feed_db, &self.sm_db] {
             let tables: Vec<String> = sqlx::query_scalar(
                 "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY 1",
             )

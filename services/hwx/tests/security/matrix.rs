@@ -101,6 +101,10 @@ impl Fixture {
         tokens.insert(Who::OrgB, token_b);
         emails.insert(Who::OrgA, email_a);
         emails.insert(Who::OrgB, email_b);
+        w.seeker_enrolled(&token_a, &org_a, &tokens[&Who::BureauA])
+            .await;
+        w.seeker_enrolled(&tokens[&Who::OrgB], &org_b, &tokens[&Who::BureauX])
+            .await;
         let app_a = w.application(&token_a, &org_a).await;
         let posting = w.ingest(&tokens[&Who::Upstream], 0, 1).await.remove(0);
         Fixture {
@@ -273,6 +277,17 @@ impl Fixture {
                 line.push(b'\n');
                 call.ndjson = Some(line);
             }
+            "POST /v1/seekers" => {
+                let line = json!({
+                    "seeker_id": format!("S-{n}"), "age_band": 30, "desired_occupations": ["05"],
+                    "desired_prefectures": ["13"], "hello_work_office": "ハローワーク新宿",
+                    "consent_on": "2026-10-01", "last_active_on": "2026-11-20", "consents": true,
+                });
+                let mut line = serde_json::to_vec(&line).unwrap();
+                line.push(b'\n');
+                call.ndjson = Some(line);
+            }
+            "GET /v1/seekers" => call.path = "/v1/seekers?occupation=05&page_size=5".into(),
             "PUT /v1/ops/maintenance" => call.body = Some(json!({"until": null})),
             "PUT /v1/ops/rate-limits" => {
                 call.body = Some(json!({"requests_per_second": 10000, "burst": 10000}));
