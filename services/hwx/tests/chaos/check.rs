@@ -342,9 +342,13 @@ async fn stream_once(
     }
 }
 
-/// Registration's events the job feed has not applied (not in its inbox).
-const UNAPPLIED: &str = "SELECT count(*) FROM registration.outbox o
-    WHERE NOT EXISTS (SELECT 1 FROM job_feed.inbox i WHERE i.event_id = o.event_id)";
+/// Registration's events a consumer has not applied (not in its inbox): the job feed's, then
+/// seeker matching's.
+const UNAPPLIED: &str = "SELECT
+      (SELECT count(*) FROM registration.outbox o
+        WHERE NOT EXISTS (SELECT 1 FROM job_feed.inbox i WHERE i.event_id = o.event_id)),
+      (SELECT count(*) FROM registration.outbox o
+        WHERE NOT EXISTS (SELECT 1 FROM seeker_matching.inbox i WHERE i.event_id = o.event_id))";
 
 /// Wait until every outbox row of both schemas is published and the job feed has applied every
 /// registration event (its inbox holds every id): then the system has settled.
@@ -358,10 +362,11 @@ pub async fn settle(pool: &PgPool, within: Duration) -> Result<Duration, String>
         .fetch_one(pool)
         .await
         .map_err(|e| e.to_string())?;
-        let unapplied: i64 = sqlx::query_scalar(UNAPPLIED)
+        let (feed, seekers): (i64, i64) = sqlx::query_as(UNAPPLIED)
             .fetch_one(pool)
             .await
             .map_err(|e| e.to_string())?;
+        let unapplied = feed + seekers;
         // Every notice (a sign-up's token) reached a mailbox.
         let undelivered: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM registration.notices WHERE delivered_at IS NULL",
@@ -374,7 +379,7 @@ pub async fn settle(pool: &PgPool, within: Duration) -> Result<Duration, String>
         }
         if start.elapsed() > within {
             return Err(format!(
-                "not settled after {within:?}: {unpublished} events unpublished, {unapplied} registration events the job feed has not applied, {undelivered} notices undelivered"
+                "not settled after {within:?}: {unpublished} events unpublished, {unapplied} registration events a consumer (job feed, seeker matching) has not applied, {undelivered} notices undelivered"
             ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -489,18 +494,24 @@ pub async fn check(
     }
     // Every event applied by each consumer exactly once: inbox ids against outbox ids.
     // (Applied twice cannot be: the inbox's key is the consumer and the event.)
-    let missing: i64 = sqlx::query_scalar(UNAPPLIED).fetch_one(pool).await?;
+    let (missing, missing_seekers): (i64, i64) = sqlx::query_as(UNAPPLIED).fetch_one(pool).await?;
     let extra: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM job_feed.inbox i WHERE i.subject LIKE 'hwx.registration.%' AND NOT EXISTS
-           (SELECT 1 FROM registration.outbox o WHERE o.event_id = i.event_id)",
+        "SELECT (SELECT count(*) FROM job_feed.inbox i WHERE i.subject LIKE 'hwx.registration.%' AND NOT EXISTS
+                  (SELECT 1 FROM registration.outbox o WHERE o.event_id = i.event_id))
+              + (SELECT count(*) FROM seeker_matching.inbox i WHERE i.subject LIKE 'hwx.registration.%' AND NOT EXISTS
+                  (SELECT 1 FROM registration.outbox o WHERE o.event_id = i.event_id))",
     )
     .fetch_one(pool)
     .await?;
-    if missing > 0 {
-        f.lost += missing as usize;
-        f.violations.push(format!(
-            "{missing} registration events never applied by the job feed"
-        ));
+    for (n, who) in [
+        (missing, "the job feed"),
+        (missing_seekers, "seeker matching"),
+    ] {
+        if n > 0 {
+            f.lost += n as usize;
+            f.violations
+                .push(format!("{n} registration events never applied by {who}"));
+        }
     }
     if extra > 0 {
         f.doubled += extra as usize;
@@ -569,6 +580,61 @@ pub async fn check(
                 sent.iter().map(|s| (&s.state, s.acked)).collect::<Vec<_>>()
             ));
         }
+    }
+    // Seekers: each is as the last acknowledged ingest left it, or as a later unacknowledged
+    // one may have (a batch is written whole or not at all, but its answer may be lost).
+    let rows: Vec<(String, chrono::NaiveDate)> =
+        sqlx::query_as("SELECT seeker_id, last_active_on FROM seeker_matching.seekers")
+            .fetch_all(pool)
+            .await?;
+    let held: HashMap<String, String> = rows
+        .into_iter()
+        .map(|(id, day)| (id, day.to_string()))
+        .collect();
+    for (id, sent) in &ledger.seekers {
+        let last_acked = sent.iter().rposition(|s| s.acked);
+        let mut allowed: Vec<Option<&String>> = match last_acked {
+            Some(k) => vec![sent[k].state.as_ref()],
+            None => vec![None],
+        };
+        let from = last_acked.map_or(0, |k| k + 1);
+        allowed.extend(sent[from..].iter().map(|s| s.state.as_ref()));
+        let now = held.get(id);
+        if !allowed.contains(&now) {
+            if now.is_none() {
+                f.lost += 1;
+            } else {
+                f.doubled += 1;
+            }
+            f.violations.push(format!(
+                "seeker {id} is {now:?}; the clients saw it sent as {:?}",
+                sent.iter().map(|s| (&s.state, s.acked)).collect::<Vec<_>>()
+            ));
+        }
+    }
+    let stray_seekers = held
+        .keys()
+        .filter(|id| !ledger.seekers.contains_key(*id))
+        .count();
+    if stray_seekers > 0 {
+        f.doubled += stray_seekers;
+        f.violations.push(format!(
+            "{stray_seekers} seekers stored that no ingest sent"
+        ));
+    }
+    // The job feed and seeker matching both know every S-SEEKER approval of the run (the demo's).
+    let unknown_to_seekers: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM registration.enrolments e WHERE e.service = 'seeker' AND e.status = 'active'
+           AND NOT EXISTS (SELECT 1 FROM seeker_matching.enrolments s
+                            WHERE s.organisation_id = e.organisation_id AND s.status = 'active')",
+    )
+    .fetch_one(pool)
+    .await?;
+    if unknown_to_seekers > 0 {
+        f.lost += unknown_to_seekers as usize;
+        f.violations.push(format!(
+            "{unknown_to_seekers} S-SEEKER enrolments seeker matching does not know"
+        ));
     }
     // Nothing in the store that no client sent (a refused batch, or one never acknowledged and
     // not in the ledger).

@@ -267,6 +267,7 @@ impl Cluster {
             free_port(),
             free_port(),
         );
+        let (s1, s2) = (free_port(), free_port());
         let role = |name: &str, role: &str, env: Vec<(&str, String)>| {
             let mut all = base.clone();
             all.extend(env.into_iter().map(|(k, v)| (k.to_owned(), v)));
@@ -303,12 +304,29 @@ impl Cluster {
                 ],
             ),
             role(
+                "seeker-matching-1",
+                "seeker-matching",
+                vec![
+                    ("HWX_SEEKER_MATCHING_ADDR", addr(s1)),
+                    ("HWX_REGISTRATION_URL", url(r1)),
+                ],
+            ),
+            role(
+                "seeker-matching-2",
+                "seeker-matching",
+                vec![
+                    ("HWX_SEEKER_MATCHING_ADDR", addr(s2)),
+                    ("HWX_REGISTRATION_URL", url(r2)),
+                ],
+            ),
+            role(
                 "gateway-1",
                 "gateway",
                 vec![
                     ("HWX_GATEWAY_ADDR", addr(g1)),
                     ("HWX_REGISTRATION_URL", url(r1)),
                     ("HWX_JOB_FEED_URL", url(jf)),
+                    ("HWX_SEEKER_MATCHING_URL", url(s1)),
                 ],
             ),
             role(
@@ -318,6 +336,7 @@ impl Cluster {
                     ("HWX_GATEWAY_ADDR", addr(g2)),
                     ("HWX_REGISTRATION_URL", url(r2)),
                     ("HWX_JOB_FEED_URL", url(jf)),
+                    ("HWX_SEEKER_MATCHING_URL", url(s2)),
                 ],
             ),
         ];
@@ -325,7 +344,7 @@ impl Cluster {
             r.start();
         }
         cluster.procs.extend(roles);
-        for p in [r1, r2, jf, g1, g2] {
+        for p in [r1, r2, jf, s1, s2, g1, g2] {
             cluster.wait_for_port(p, "a role").await;
         }
         cluster.gateways = vec![

@@ -62,6 +62,16 @@ pub struct Ledger {
     pub lost_mail: usize,
     /// Posting number → what was sent, in order.
     pub postings: BTreeMap<String, Vec<Sent>>,
+    /// Seeker ID → what was sent (the last-active day, or none for a withdrawn consent), in order.
+    pub seekers: BTreeMap<String, Vec<SentSeeker>>,
+}
+
+/// One seeker line as Hello Work sent it.
+#[derive(Debug, Clone)]
+pub struct SentSeeker {
+    /// The last-active day sent (each version has its own), or none: consent withdrawn.
+    pub state: Option<String>,
+    pub acked: bool,
 }
 
 pub type Shared = Arc<Mutex<Ledger>>;
@@ -461,6 +471,89 @@ pub async fn feed_writer(c: Client, seed: u64, stop: watch::Receiver<bool>) {
                 if !(snapshot && list.last().is_some_and(|s| s.state == state)) {
                     list.push(Sent { state, acked });
                 }
+            }
+        }
+        tokio::time::sleep(rng.millis(50, 250)).await;
+    }
+}
+
+/// Hello Work sending seekers: new ones, changes (a later last-active day) and withdrawn
+/// consents, in batches through either gateway.
+pub async fn seeker_writer(c: Client, seed: u64, stop: watch::Receiver<bool>) {
+    let mut rng = Rng::new(seed ^ 0x5EE4);
+    let Some(upstream) = login(&c, "upstream@hwx.example.go.jp", DEMO_PASSWORD, &stop).await else {
+        return;
+    };
+    let auth = format!("Bearer {upstream}");
+    let mut next = 0u64;
+    // Each seeker's version: its last-active day moves a day each time it is sent.
+    let mut version: HashMap<u64, u32> = HashMap::new();
+    while !*stop.borrow() {
+        let via = rng.below(2) as usize;
+        let mut picks: Vec<u64> = (0..rng.below(6))
+            .filter_map(|_| (next > 0).then(|| rng.below(next)))
+            .collect();
+        for _ in 0..(2 + rng.below(8)) {
+            picks.push(next);
+            next += 1;
+        }
+        picks.sort_unstable();
+        picks.dedup();
+        let mut body = Vec::new();
+        let mut sent: Vec<(String, Option<String>)> = Vec::new();
+        for i in picks {
+            let id = format!("S-{i:07}");
+            let withdraw = i + 1 < next && rng.below(5) == 0;
+            let line = if withdraw {
+                sent.push((id.clone(), None));
+                json!({"seeker_id": id, "consents": false})
+            } else {
+                let v = version.entry(i).or_insert(0);
+                *v += 1;
+                let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+                    .unwrap_or_default()
+                    .checked_add_days(chrono::Days::new(u64::from(*v % 300)))
+                    .unwrap_or_default()
+                    .to_string();
+                sent.push((id.clone(), Some(day.clone())));
+                json!({
+                    "seeker_id": id, "age_band": 20 + 5 * (i % 8), "desired_occupations": [format!("{:02}", 1 + i % 15)],
+                    "desired_prefectures": [format!("{:02}", 1 + i % 47)], "employment_types": ["正社員"],
+                    "hello_work_office": "ハローワーク新宿", "consent_on": "2026-01-01", "last_active_on": day,
+                    "consents": true,
+                })
+            };
+            body.extend_from_slice(line.to_string().as_bytes());
+            body.push(b'\n');
+        }
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/x-ndjson"),
+        ];
+        let outcome = c
+            .send_raw(via, "POST", "/v1/seekers", &headers, &body)
+            .await;
+        let acked = matches!(outcome, Outcome::Ok(_));
+        if let Outcome::Ok(r) = &outcome {
+            let refused = r.json()["refused"].as_i64().unwrap_or(0);
+            if refused != 0 {
+                lock(&c.ledger).violations.push(format!(
+                    "seeker ingest refused {refused} generated seekers: {}",
+                    r.json()
+                ));
+            }
+            c.ack("seeker ingests");
+        }
+        if matches!(outcome, Outcome::Refused(_)) {
+            continue;
+        }
+        {
+            let mut l = lock(&c.ledger);
+            for (id, state) in sent {
+                l.seekers
+                    .entry(id)
+                    .or_default()
+                    .push(SentSeeker { state, acked });
             }
         }
         tokio::time::sleep(rng.millis(50, 250)).await;

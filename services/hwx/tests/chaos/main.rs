@@ -37,8 +37,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Until the whole path answers again: through both gateways, registration and the job feed
-/// (and, after NATS, until every event staged before the restart is published).
+/// Until the whole path answers again: through both gateways, registration, the job feed and
+/// seeker matching (and, after NATS, until every event staged before the restart is published).
 async fn recovered(
     c: &Client,
     pool: &sqlx::PgPool,
@@ -65,6 +65,9 @@ async fn recovered(
                     Some(&tokens.1),
                     None,
                 )
+                .await)
+            || !ok(c
+                .send(via, "GET", "/v1/seekers?page_size=1", Some(&tokens.1), None)
                 .await)
         {
             return false;
@@ -126,6 +129,11 @@ async fn chaos_nothing_lost_nothing_doubled() {
         )));
     }
     workers.push(tokio::spawn(load::feed_writer(
+        client.clone(),
+        seed,
+        stop.clone(),
+    )));
+    workers.push(tokio::spawn(load::seeker_writer(
         client.clone(),
         seed,
         stop.clone(),
