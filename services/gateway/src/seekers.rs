@@ -96,6 +96,17 @@ pub struct SeekerJson {
     pub consents: Option<bool>,
 }
 
+/// A withdrawal: the ID and `"consents": false`. It goes through whatever else the line holds,
+/// so a seeker's withdrawal is never lost to a mistake in a field that no longer matters.
+fn withdrawal(value: &serde_json::Value) -> Option<sm::Seeker> {
+    let id = value.get("seeker_id")?.as_str()?;
+    (value.get("consents")? == &serde_json::Value::Bool(false)).then(|| sm::Seeker {
+        seeker_id: id.to_owned(),
+        consents: Some(false),
+        ..Default::default()
+    })
+}
+
 impl SeekerJson {
     fn into_proto(self) -> Result<sm::Seeker, String> {
         let day = |d: &Option<String>, field: &str| date_in(d, field).map_err(|p| p.detail);
@@ -129,7 +140,7 @@ impl SeekerJson {
                 .collect(),
             education: self.education.unwrap_or_default(),
             hello_work_office: self.hello_work_office,
-            consents,
+            consents: Some(consents),
         })
     }
 
@@ -161,7 +172,7 @@ impl SeekerJson {
                 .collect(),
             education: text(s.education),
             hello_work_office: s.hello_work_office,
-            consents: Some(s.consents),
+            consents: s.consents,
         }
     }
 }
@@ -193,6 +204,9 @@ fn seeker_item(line: &[u8], n: i64) -> sm::ingest_seekers_request::Item {
             );
         }
     };
+    if let Some(w) = withdrawal(&value) {
+        return Item::Seeker(w);
+    }
     let id = value["seeker_id"].as_str().unwrap_or_default().to_owned();
     if let Some(fields) = value.as_object() {
         let identifying = hwx_rules::seeker::identifying_fields(fields.keys().map(String::as_str));
@@ -295,6 +309,10 @@ pub(crate) async fn ingest(
             let line = &buf[start..start + pos];
             start += pos + 1;
             lines += 1;
+            if line.len() > MAX_LINE {
+                broken = Some(format!("line {lines}: longer than {MAX_LINE} bytes"));
+                break 'body;
+            }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }

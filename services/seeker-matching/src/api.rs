@@ -76,7 +76,13 @@ impl Ingest<'_> {
         if self.pending.contains(&id) {
             self.flush().await?;
         }
-        if !s.consents {
+        let Some(consents) = s.consents else {
+            let message = "consents: required (true; false withdraws the seeker)".to_owned();
+            self.refuse(&s.seeker_id, "consents", "", message);
+            return Ok(());
+        };
+        if !consents {
+            // Only the ID is read: a withdrawal goes through whatever else the record holds.
             if !record::valid_seeker_id(&id) {
                 let message = format!("seeker_id: {:?} is not a seeker ID", s.seeker_id);
                 self.refuse(&s.seeker_id, "seeker_id", "", message);
@@ -238,7 +244,9 @@ impl SeekerMatching {
             }
         }
         ingest.flush().await?;
-        let s = ingest.summary;
+        let mut s = ingest.summary;
+        // Withdrawals are listed when their batch commits: in the answer, in the order sent.
+        s.results.sort_by_key(|r| r.index);
         tracing::info!(
             stored = s.stored,
             unchanged = s.unchanged,
@@ -296,7 +304,15 @@ impl SeekerMatching {
             wage,
             qualifications: some(&r.qualifications),
             education: some(&r.education),
-            active_since: r.active_since.as_ref().and_then(hwx_platform::grpc::day),
+            active_since: match &r.active_since {
+                None => None,
+                Some(d) => Some(hwx_platform::grpc::day(d).ok_or_else(|| {
+                    ServiceError::invalid(format!(
+                        "active_since: {}-{}-{} is not a date",
+                        d.year, d.month, d.day
+                    ))
+                })?),
+            },
             after: after(&page.page_token)?,
             limit: i64::from(size) + 1,
         };

@@ -78,10 +78,49 @@ pub fn valid_seeker_id(id: &str) -> bool {
     (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// An occupation code without its hyphens (`051-03` → `05103`), or none when it is not one.
+/// Why `id` cannot be a seeker's ID, if it cannot: it is shown to every S-SEEKER organisation, so
+/// it must be a pseudonym (SK1), neither Hello Work's 求職番号 (office code, hyphen, number:
+/// `13010-1234567`) nor anything that reads as contact details.
+pub fn seeker_id_refusal(id: &str) -> Option<Refusal> {
+    if !valid_seeker_id(id) {
+        return Some(Refusal::invalid(
+            "seeker_id",
+            format!("seeker_id: {id:?} is not 1–32 letters, digits or hyphens"),
+        ));
+    }
+    let hellowork_number = id.split_once('-').is_some_and(|(office, n)| {
+        office.len() == 5
+            && (7..=8).contains(&n.len())
+            && office.bytes().chain(n.bytes()).all(|b| b.is_ascii_digit())
+    });
+    if hellowork_number || !find_contacts(id).is_empty() {
+        return Some(Refusal {
+            field: "seeker_id".into(),
+            rule: Some(RuleId::SK1),
+            message: format!(
+                "seeker_id: {id:?} reads as a Hello Work number or contact details; the ID is a pseudonym for this service"
+            ),
+        });
+    }
+    None
+}
+
+/// An occupation code without its hyphens (`051-03` → `05103`), or none when it is not one: a
+/// major group (`05`), a medium group (`051`), a minor group (`051-03`) or a detailed one
+/// (`051-03-01`) of the MHLW 2022 classification, under one of its 15 major groups.
 pub fn occupation_key(code: &str) -> Option<String> {
     let code = code.trim();
-    codes::valid_occupation(code).then(|| code.replace('-', ""))
+    let parts: Vec<&str> = code.split('-').collect();
+    let shape = match parts.as_slice() {
+        [major] => major.len() == 2 || major.len() == 3,
+        [medium, minor] => medium.len() == 3 && minor.len() == 2,
+        [medium, minor, detail] => medium.len() == 3 && minor.len() == 2 && detail.len() == 2,
+        _ => false,
+    };
+    (shape
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && codes::valid_occupation(&code[..2]))
+    .then(|| code.replace('-', ""))
 }
 
 /// Every level of an occupation key, broadest first (`05103` → `05`, `051`, `0510`, `05103`).
@@ -170,14 +209,8 @@ fn valid_municipality(code: &str) -> bool {
 /// Check a record and give its stored form; `today` bounds the dates (JST).
 pub fn check(s: &sm::Seeker, today: NaiveDate) -> Result<SeekerRow, Refusal> {
     let seeker_id = s.seeker_id.trim().to_owned();
-    if !valid_seeker_id(&seeker_id) {
-        return Err(Refusal::invalid(
-            "seeker_id",
-            format!(
-                "seeker_id: {:?} is not 1–32 letters, digits or hyphens",
-                s.seeker_id
-            ),
-        ));
+    if let Some(r) = seeker_id_refusal(&seeker_id) {
+        return Err(r);
     }
     if !(15..=80).contains(&s.age_band) || s.age_band % 5 != 0 {
         return Err(Refusal::invalid(
@@ -201,8 +234,8 @@ pub fn check(s: &sm::Seeker, today: NaiveDate) -> Result<SeekerRow, Refusal> {
     let occupations = list(
         "desired_occupations",
         &s.desired_occupations,
-        codes::valid_occupation,
-        "an MHLW 2022 occupation code",
+        |c| occupation_key(c).is_some(),
+        "an MHLW 2022 occupation code (05, 051, 051-03 or 051-03-01)",
     )?;
     let occupations: Vec<String> = occupations
         .iter()
@@ -274,6 +307,12 @@ pub fn check(s: &sm::Seeker, today: NaiveDate) -> Result<SeekerRow, Refusal> {
         return Err(Refusal::invalid(
             "qualifications",
             format!("qualifications: at most {MAX_LIST} values"),
+        ));
+    }
+    if s.experience.len() > MAX_LIST {
+        return Err(Refusal::invalid(
+            "experience",
+            format!("experience: at most {MAX_LIST} entries"),
         ));
     }
     let mut experience = Vec::new();
@@ -403,17 +442,17 @@ impl SeekerRow {
             hello_work_office: self.hello_work_office.clone(),
             consent_on: date(self.consent_on),
             last_active_on: date(self.last_active_on),
-            consents: true,
+            consents: Some(true),
         }
     }
 }
 
-/// An occupation key as the classification writes it: `05`, `051`, `051-03`.
+/// An occupation key as the classification writes it: `05`, `051`, `051-03`, `051-03-01`.
 pub fn display_code(key: &str) -> String {
-    if key.len() > 3 {
-        format!("{}-{}", &key[..3], &key[3..])
-    } else {
-        key.to_owned()
+    match key.len() {
+        5 => format!("{}-{}", &key[..3], &key[3..]),
+        7 => format!("{}-{}-{}", &key[..3], &key[3..5], &key[5..]),
+        _ => key.to_owned(),
     }
 }
 
@@ -442,7 +481,7 @@ mod tests {
             hello_work_office: "ハローワーク飯田橋".into(),
             consent_on: Some(hwx_platform::grpc::date(day0())),
             last_active_on: Some(hwx_platform::grpc::date(day0())),
-            consents: true,
+            consents: Some(true),
             ..Default::default()
         }
     }
@@ -457,6 +496,10 @@ mod tests {
         assert_eq!(row.occupations, ["05103", "05"]);
         assert_eq!(row.occupation_groups, ["05", "051", "0510", "05103"]);
         assert_eq!(row.to_proto().desired_occupations, ["051-03", "05"]);
+        let mut deep = seeker();
+        deep.desired_occupations = vec!["051-03-01".into()];
+        let deep = check(&deep, day0()).unwrap();
+        assert_eq!(deep.to_proto().desired_occupations, ["051-03-01"]);
         assert_eq!(
             row.content_hash(),
             check(&seeker(), day0())
@@ -482,6 +525,30 @@ mod tests {
             (r.field.as_str(), r.rule),
             ("working_hours", Some(RuleId::SK1))
         );
+    }
+
+    #[test]
+    fn sk1_the_id_is_a_pseudonym_never_a_hello_work_number_or_a_phone() {
+        for id in ["13010-1234567", "090-1234-5678"] {
+            let mut s = seeker();
+            s.seeker_id = id.into();
+            let r = check(&s, day0()).unwrap_err();
+            assert_eq!(
+                (r.field.as_str(), r.rule),
+                ("seeker_id", Some(RuleId::SK1)),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn occupation_codes_have_the_classification_shapes() {
+        for good in ["05", "051", "051-03", "051-03-01"] {
+            assert!(occupation_key(good).is_some(), "{good}");
+        }
+        for bad in ["05-------", "0599999", "16", "06-01-02", "0510"] {
+            assert!(occupation_key(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

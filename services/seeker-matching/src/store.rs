@@ -42,11 +42,10 @@ pub mod sql {
                updated_at = EXCLUDED.updated_at
              WHERE seekers.content_hash <> EXCLUDED.content_hash
              RETURNING seeker_id";
-        /// Consent withdrawn: the seeker goes, with their blocks; the IDs that were there come
-        /// back (a repeated withdrawal announces nothing again).
-        WITHDRAW_SEEKERS = "WITH gone AS (DELETE FROM seekers WHERE seeker_id = ANY($1) RETURNING seeker_id),
-               unblocked AS (DELETE FROM blocks WHERE seeker_id IN (SELECT seeker_id FROM gone))
-             SELECT seeker_id FROM gone";
+        /// Consent withdrawn: the seeker goes; the IDs that were there come back (a repeated
+        /// withdrawal announces nothing again). Their blocks stay: a seeker who consents again
+        /// stays hidden from the organisations they blocked (SK6b).
+        WITHDRAW_SEEKERS = "DELETE FROM seekers WHERE seeker_id = ANY($1) RETURNING seeker_id";
         /// Newest activity first, then the ID: the cursor is the last row's pair. Every filter is
         /// off when its parameter is NULL. An occupation filter matches a wish under it (through
         /// every level of each wish) or a wish above it (a wish that is one of its levels).
@@ -67,6 +66,7 @@ pub mod sql {
                AND ($15::date IS NULL OR (s.last_active_on, s.seeker_id) < ($15, $16))
              ORDER BY s.last_active_on DESC, s.seeker_id DESC
              LIMIT $17";
+        CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan";
         /// An older event arriving late changes nothing.
         RECORD_ENROLMENT = "INSERT INTO enrolments (organisation_id, status, valid_until, decided_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (organisation_id) DO UPDATE SET status = EXCLUDED.status,
@@ -154,11 +154,17 @@ impl Store {
         withdraw: &[String],
         now: DateTime<Utc>,
     ) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
+        // Rows are locked in ID order, so two ingests sharing seekers (two gateways, a retry
+        // while the first still runs) wait for each other instead of deadlocking.
+        let mut store: Vec<&SeekerRow> = store.iter().collect();
+        store.sort_by(|a, b| a.seeker_id.cmp(&b.seeker_id));
+        let mut withdraw = withdraw.to_vec();
+        withdraw.sort();
         let mut tx = self.db.pool().begin().await?;
         let written: Vec<String> = if store.is_empty() {
             Vec::new()
         } else {
-            let rows = serde_json::Value::Array(store.iter().map(json_row).collect());
+            let rows = serde_json::Value::Array(store.iter().map(|r| json_row(r)).collect());
             sqlx::query_scalar(sql::UPSERT_SEEKERS)
                 .bind(rows)
                 .bind(now)
@@ -169,7 +175,7 @@ impl Store {
             Vec::new()
         } else {
             sqlx::query_scalar(sql::WITHDRAW_SEEKERS)
-                .bind(withdraw)
+                .bind(&withdraw)
                 .fetch_all(&mut *tx)
                 .await?
         };
@@ -185,7 +191,11 @@ impl Store {
         Ok((written, gone))
     }
 
+    /// A search. Each runs with a plan made for its own values: most filters are off (`NULL`) in
+    /// any one search, and a plan cached for all of them would use no index.
     pub async fn search(&self, q: &Search, org: Uuid) -> Result<Vec<SeekerRow>, sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        sqlx::query(sql::CUSTOM_PLANS).execute(&mut *tx).await?;
         let (keys, levels) = q.occupations.clone().map(|o| (o.keys, o.levels)).unzip();
         let (wage_type, wage) = q.wage.clone().unzip();
         let (after_day, after_id) = q.after.clone().unzip();
@@ -207,8 +217,9 @@ impl Store {
             .bind(after_day)
             .bind(after_id)
             .bind(q.limit)
-            .fetch_all(self.db.pool())
+            .fetch_all(&mut *tx)
             .await?;
+        tx.commit().await?;
         rows.iter().map(seeker_row).collect()
     }
 

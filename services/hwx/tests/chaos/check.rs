@@ -350,14 +350,16 @@ const UNAPPLIED: &str = "SELECT
       (SELECT count(*) FROM registration.outbox o
         WHERE NOT EXISTS (SELECT 1 FROM seeker_matching.inbox i WHERE i.event_id = o.event_id))";
 
-/// Wait until every outbox row of both schemas is published and the job feed has applied every
-/// registration event (its inbox holds every id): then the system has settled.
+/// Wait until every outbox row of every schema is published, the job feed and seeker matching
+/// have applied every registration event (their inboxes hold every id) and every notice is
+/// delivered: then the system has settled.
 pub async fn settle(pool: &PgPool, within: Duration) -> Result<Duration, String> {
     let start = Instant::now();
     loop {
         let unpublished: i64 = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM registration.outbox WHERE published_at IS NULL)
-                  + (SELECT count(*) FROM job_feed.outbox WHERE published_at IS NULL)",
+                  + (SELECT count(*) FROM job_feed.outbox WHERE published_at IS NULL)
+                  + (SELECT count(*) FROM seeker_matching.outbox WHERE published_at IS NULL)",
         )
         .fetch_one(pool)
         .await

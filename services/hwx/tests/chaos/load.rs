@@ -490,9 +490,13 @@ pub async fn seeker_writer(c: Client, seed: u64, stop: watch::Receiver<bool>) {
     let mut version: HashMap<u64, u32> = HashMap::new();
     while !*stop.borrow() {
         let via = rng.below(2) as usize;
-        let mut picks: Vec<u64> = (0..rng.below(6))
-            .filter_map(|_| (next > 0).then(|| rng.below(next)))
-            .collect();
+        // Some known seekers again (changed or withdrawn), then new ones.
+        let mut picks: Vec<u64> = Vec::new();
+        if next > 0 {
+            for _ in 0..rng.below(6) {
+                picks.push(rng.below(next));
+            }
+        }
         for _ in 0..(2 + rng.below(8)) {
             picks.push(next);
             next += 1;

@@ -112,8 +112,11 @@ async fn sk1_e3_seekers_over_http_identify_nobody_and_reach_only_s_seeker_organi
         .await;
     assert_eq!(r.status, 400, "{}", text(&r));
 
-    // Consent withdrawn: gone from the next search.
-    let r = send(vec![json!({"seeker_id": "S-1", "consents": false})]).await;
+    // Consent withdrawn: gone from the next search, whatever else the line holds.
+    let r = send(vec![
+        json!({"seeker_id": "S-1", "consents": false, "name": "山田太郎", "last_active_on": "昨日"}),
+    ])
+    .await;
     assert_eq!(r.json()["withdrawn"].as_i64(), Some(1), "{}", text(&r));
     let r = w.call("GET", "/v1/seekers", Some(&org), None).await;
     assert_eq!(r.json()["items"], json!([]), "{}", text(&r));

@@ -76,7 +76,7 @@ fn seeker(id: &str, occupation: &str, active: i32) -> sm::Seeker {
         hello_work_office: "ハローワーク新宿".into(),
         consent_on: day(2026, 10, 1),
         last_active_on: day(2026, 11, active),
-        consents: true,
+        consents: Some(true),
         ..Default::default()
     }
 }
@@ -410,6 +410,8 @@ async fn search_filters_at_any_occupation_level_pages_stably_and_never_shows_a_b
         part,
         osaka,
         seeker("S-other", "10", 22),
+        // The same day as S-other: the ID breaks the tie, across a page boundary below.
+        seeker("S-twin", "10", 22),
         seeker("S-old", "051", 1),
     ])
     .await;
@@ -426,7 +428,7 @@ async fn search_filters_at_any_occupation_level_pages_stably_and_never_shows_a_b
         w.ids(&org, q(&["051-03"])).await,
         ["S-osaka", "S-part", "S-narrow", "S-old"]
     );
-    assert_eq!(w.ids(&org, q(&["10"])).await, ["S-other"]);
+    assert_eq!(w.ids(&org, q(&["10"])).await, ["S-twin", "S-other"]);
     let tokyo_full_time = sm::SearchSeekersRequest {
         prefectures: vec!["13".into()],
         employment_types: vec!["正社員".into()],
@@ -463,7 +465,12 @@ async fn search_filters_at_any_occupation_level_pages_stably_and_never_shows_a_b
         }
         token = page.next_page_token;
     }
-    assert_eq!(seen, ["S-osaka", "S-part", "S-narrow", "S-other", "S-old"]);
+    assert_eq!(
+        seen,
+        [
+            "S-osaka", "S-part", "S-narrow", "S-twin", "S-other", "S-old"
+        ]
+    );
     // SK6b: a seeker who blocked this organisation is never shown to it.
     sqlx::query("INSERT INTO blocks (seeker_id, organisation_id, blocked_at) VALUES ('S-narrow', $1, now())")
         .bind(org_id)
@@ -491,7 +498,7 @@ async fn a_withdrawn_consent_hides_the_seeker_at_once_and_is_announced_once() {
         .await;
     let withdraw = sm::Seeker {
         seeker_id: "S-1".into(),
-        consents: false,
+        consents: Some(false),
         ..Default::default()
     };
     for _ in 0..2 {
@@ -499,6 +506,15 @@ async fn a_withdrawn_consent_hides_the_seeker_at_once_and_is_announced_once() {
         assert_eq!(s.withdrawn, 1, "{s:?}");
         assert_eq!(w.ids(&org, Default::default()).await, ["S-2"]);
     }
+    // A record that does not say whether the seeker consents withdraws nobody: it is refused.
+    let silent = sm::Seeker {
+        consents: None,
+        ..seeker("S-2", "051", 22)
+    };
+    let s = w.ingest(vec![silent]).await;
+    assert_eq!((s.refused, s.withdrawn), (1, 0), "{s:?}");
+    assert_eq!(s.results[0].field, "consents");
+    assert_eq!(w.ids(&org, Default::default()).await, ["S-2"]);
     let announced: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM outbox WHERE subject = 'hwx.seekermatching.consent.withdrawn'",
     )
@@ -512,7 +528,7 @@ async fn a_withdrawn_consent_hides_the_seeker_at_once_and_is_announced_once() {
             seeker("S-3", "051", 22),
             sm::Seeker {
                 seeker_id: "S-3".into(),
-                consents: false,
+                consents: Some(false),
                 ..Default::default()
             },
         ])
