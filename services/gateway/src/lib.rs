@@ -20,7 +20,7 @@ mod ops;
 pub mod problem;
 mod registration;
 mod rules;
-mod seekers;
+pub mod seekers;
 pub mod server;
 
 use std::net::SocketAddr;

@@ -144,7 +144,8 @@ impl SeekerJson {
         })
     }
 
-    fn from_proto(s: sm::Seeker) -> Self {
+    /// A seeker as served (and as `hwx demo seekers --out` writes it for ingest).
+    pub fn from_proto(s: sm::Seeker) -> Self {
         let text = |s: String| Some(s).filter(|s| !s.is_empty());
         let wage = |n: i64| Some(n).filter(|n| *n > 0);
         SeekerJson {

@@ -7,4 +7,5 @@ pub mod load;
 pub mod postings;
 pub mod registry;
 pub mod rules;
+pub mod seekers;
 pub mod serve;

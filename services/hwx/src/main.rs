@@ -97,6 +97,22 @@ enum DemoCommand {
         #[arg(long, conflicts_with = "snapshot")]
         out: Option<String>,
     },
+    /// Believable consenting seekers (real prefecture and occupation codes, places by population,
+    /// occupations by the prefecture's mix), through seeker matching's ingest as Hello Work's demo
+    /// account (default) or into an NDJSON file for POST /v1/seekers (--out). The same --start and
+    /// --revision always give the same seekers; each higher revision changes about 5 % of them.
+    Seekers {
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// First serial number.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        #[arg(long, default_value_t = 0)]
+        revision: u32,
+        /// Write NDJSON for POST /v1/seekers instead (`-`: standard output).
+        #[arg(long)]
+        out: Option<String>,
+    },
     /// Load a running gateway: an operations account makes an organisation account (signing up
     /// would wait for an email), which registers and then creates applications over HTTP for a
     /// while; throughput and latency are reported.
@@ -147,6 +163,17 @@ fn main() -> ExitCode {
                 (false, Some(path)) => hwx::postings::Sink::File(path),
                 (false, None) => hwx::postings::Sink::Ingest { snapshot },
             },
+        }),
+        Command::Demo(DemoCommand::Seekers {
+            count,
+            start,
+            revision,
+            out,
+        }) => hwx::seekers::run(hwx::seekers::Plan {
+            count,
+            start,
+            revision,
+            out,
         }),
         Command::Demo(DemoCommand::Load {
             target,

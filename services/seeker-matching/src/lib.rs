@@ -7,6 +7,7 @@
 
 mod api;
 pub mod events;
+pub mod generate;
 pub mod record;
 pub mod store;
 
