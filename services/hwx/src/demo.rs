@@ -301,6 +301,68 @@ async fn run(mut cfg: Config) -> Result<(), String> {
 
 /// A demo organisation, its account made by operations (a person signing up confirms the email
 /// first; the demo's mailboxes are made up).
+/// An application for `service`, taken as far as `fate` (registered, submitted, approved,
+/// rejected) by the bureau's `officer`; a refusal says at which step.
+async fn apply(
+    c: &mut RegistrationServiceClient<Channel>,
+    token: &str,
+    org: &str,
+    officer: &str,
+    service: common::ServiceCode,
+    fate: &str,
+) -> Result<(), (&'static str, tonic::Status)> {
+    let app = c
+        .create_application(authed(
+            token,
+            CreateApplicationRequest {
+                organisation_id: org.to_owned(),
+                service: service as i32,
+                kind: 1,
+                regular_placements_3m: 4,
+                content_changed: false,
+            },
+        ))
+        .await
+        .map_err(|e| ("application", e))?
+        .into_inner();
+    if fate == "registered" {
+        return Ok(());
+    }
+    let officer = login(c, officer)
+        .await
+        .map_err(|e| ("officer login", tonic::Status::unauthenticated(e)))?;
+    c.record_submission(authed(
+        &officer,
+        RecordSubmissionRequest {
+            application_id: app.id.clone(),
+            received_on: None,
+        },
+    ))
+    .await
+    .map_err(|e| ("submission", e))?;
+    if fate == "submitted" {
+        return Ok(());
+    }
+    let approve = fate == "approved";
+    let note = if approve {
+        "書類を確認しました"
+    } else {
+        "添付書類に不備があります"
+    };
+    c.decide_application(authed(
+        &officer,
+        DecideApplicationRequest {
+            application_id: app.id,
+            approve,
+            note: note.into(),
+            validity_months: 0,
+        },
+    ))
+    .await
+    .map_err(|e| ("decision", e))?;
+    Ok(())
+}
+
 async fn seed_org(
     c: &mut RegistrationServiceClient<Channel>,
     ops: &str,
@@ -367,93 +429,19 @@ async fn seed_org(
         .await
         .map_err(|e| err("organisation", e))?
         .into_inner();
-    let app = c
-        .create_application(authed(
-            &token,
-            CreateApplicationRequest {
-                organisation_id: org.id.clone(),
-                service: common::ServiceCode::Job as i32,
-                kind: 1,
-                regular_placements_3m: 4,
-                content_changed: false,
-            },
-        ))
-        .await
-        .map_err(|e| err("application", e))?
-        .into_inner();
-    if o.fate == "registered" {
-        return Ok(());
-    }
     let officer = OFFICERS
         .iter()
         .find(|(_, b)| *b == o.prefecture)
         .map(|(e, _)| *e)
         .ok_or("no officer for the bureau")?;
-    let officer = login(c, officer).await?;
-    c.record_submission(authed(
-        &officer,
-        RecordSubmissionRequest {
-            application_id: app.id.clone(),
-            received_on: None,
-        },
-    ))
-    .await
-    .map_err(|e| err("submission", e))?;
-    if o.fate == "submitted" {
-        return Ok(());
-    }
-    let approve = o.fate == "approved";
-    let note = if approve {
-        "書類を確認しました"
-    } else {
-        "添付書類に不備があります"
-    };
-    c.decide_application(authed(
-        &officer,
-        DecideApplicationRequest {
-            application_id: app.id,
-            approve,
-            note: note.into(),
-            validity_months: 0,
-        },
-    ))
-    .await
-    .map_err(|e| err("decision", e))?;
-    if o.seeker {
-        let app = c
-            .create_application(authed(
-                &token,
-                CreateApplicationRequest {
-                    organisation_id: org.id.clone(),
-                    service: common::ServiceCode::Seeker as i32,
-                    kind: 1,
-                    regular_placements_3m: 4,
-                    content_changed: false,
-                },
-            ))
+    // Its S-JOB application goes as far as its fate says; S-SEEKER, where it has one, is approved.
+    let seeker = o
+        .seeker
+        .then_some((common::ServiceCode::Seeker, "approved"));
+    for (service, fate) in std::iter::once((common::ServiceCode::Job, o.fate)).chain(seeker) {
+        apply(c, &token, &org.id, officer, service, fate)
             .await
-            .map_err(|e| err("S-SEEKER application", e))?
-            .into_inner();
-        c.record_submission(authed(
-            &officer,
-            RecordSubmissionRequest {
-                application_id: app.id.clone(),
-                received_on: None,
-            },
-        ))
-        .await
-        .map_err(|e| err("S-SEEKER submission", e))?;
-        c.decide_application(authed(
-            &officer,
-            DecideApplicationRequest {
-                application_id: app.id,
-                approve: true,
-                note: "職業紹介の実績を確認しました".into(),
-                validity_months: 0,
-            },
-        ))
-        .await
-        .map_err(|e| err("S-SEEKER decision", e))?;
+            .map_err(|(what, e)| err(&format!("{service:?} {what}"), e))?;
     }
     Ok(())
 }
