@@ -195,6 +195,7 @@ fn tag_by_area(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
         ("/v1/public/", "public lists (L1)"),
         ("/v1/feed/", "job feed (S-JOB)"),
         ("/v1/seekers", "seekers (S-SEEKER)"),
+        ("/v1/acquisitions", "seekers (S-SEEKER)"),
         ("/v1/ops/", "operations"),
         ("/v1/rules", "rules of the terms"),
     ];

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use futures::StreamExt;
 use hwx_proto::seekermatching::v1 as sm;
@@ -488,9 +488,160 @@ pub(crate) async fn search(
     }))
 }
 
-/// Search, with the other routes' body limit.
+/// An organisation's hold on a seeker's information (SK6): when it was acquired, until when it may
+/// be accepted (求職受理), and when it must be deleted under which rule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcquisitionJson {
+    pub id: String,
+    pub seeker_id: String,
+    /// When the organisation first opened the details (JST).
+    pub acquired_at: String,
+    pub acquired_on: Option<String>,
+    /// SK6c: the last day the seeker may be accepted.
+    pub accept_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_on: Option<String>,
+    /// The day deletion is due.
+    pub deletion_due: Option<String>,
+    /// The rule that set it: SK6c (not accepted), SK6d (accepted), SK6a/b/e.
+    pub deletion_rule: String,
+}
+
+impl From<sm::Acquisition> for AcquisitionJson {
+    fn from(a: sm::Acquisition) -> Self {
+        AcquisitionJson {
+            acquired_at: a
+                .acquired_at
+                .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+                .map(|t| hwx_rules::jst::text(&t))
+                .unwrap_or_default(),
+            acquired_on: date_str(&a.acquired_on),
+            accept_by: date_str(&a.accept_by),
+            accepted_on: date_str(&a.accepted_on),
+            deletion_due: date_str(&a.deletion_due),
+            id: a.id,
+            seeker_id: a.seeker_id,
+            deletion_rule: a.deletion_rule,
+        }
+    }
+}
+
+/// A seeker's details, and the organisation's acquisition of them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeekerDetailsJson {
+    pub seeker: SeekerJson,
+    pub acquisition: AcquisitionJson,
+}
+
+/// Open a seeker's details. That is an acquisition (SK6): recorded the first time, with its
+/// deletion deadline (SK6c until the seeker is accepted); opening again while it is held changes
+/// nothing. An unknown seeker, one who withdrew or one who blocked the organisation: 404 alike.
+#[utoipa::path(get, path = "/v1/seekers/{id}", security(("bearer" = ["org"])),
+    params(("id" = String, Path, description = "the seeker's ID", example = "S-000001")),
+    responses(
+        (status = 200, body = SeekerDetailsJson),
+        (status = 404, body = Problem, description = "no such seeker for this organisation"),
+        (status = 422, body = Problem, description = "E3: no active S-SEEKER enrolment; SN1 suspended; SN2 revoked")))]
+pub(crate) async fn details(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SeekerDetailsJson>> {
+    let d = s
+        .seeker_matching
+        .clone()
+        .get_seeker(grpc(&headers, sm::GetSeekerRequest { seeker_id: id }))
+        .await?
+        .into_inner();
+    let (Some(seeker), Some(acquisition)) = (d.seeker, d.acquisition) else {
+        return Err(Problem::from(tonic::Status::internal(
+            "seeker matching answered without the seeker or the acquisition",
+        )));
+    };
+    Ok(Json(SeekerDetailsJson {
+        seeker: SeekerJson::from_proto(seeker),
+        acquisition: acquisition.into(),
+    }))
+}
+
+/// 求職受理: the organisation accepted the seeker, today. The deletion deadline moves to SK6d
+/// (more than a year counted from the next fiscal year's first day). After the SK6c acceptance
+/// deadline it is refused: the information is due for deletion instead.
+#[utoipa::path(post, path = "/v1/acquisitions/{id}/acceptance", security(("bearer" = ["org"])),
+    params(("id" = String, Path, description = "the acquisition's ID (from the seeker's details or the list)", example = "0193b0a4-7c1e-7d2a-9f1e-2b7c6a9d4e10")),
+    responses(
+        (status = 200, body = AcquisitionJson),
+        (status = 404, body = Problem, description = "no such acquisition of this organisation"),
+        (status = 422, body = Problem, description = "SK6c: past the acceptance deadline; E3/SN1/SN2")))]
+pub(crate) async fn accept(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AcquisitionJson>> {
+    let a = s
+        .seeker_matching
+        .clone()
+        .accept_seeker(grpc(
+            &headers,
+            sm::AcceptSeekerRequest { acquisition_id: id },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(a.into()))
+}
+
+/// `GET /v1/acquisitions`: the page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AcquisitionsQuery {
+    /// Items per page: 1 to 200; 50 when left out.
+    #[param(example = 50, minimum = 1, maximum = 200)]
+    pub page_size: Option<i32>,
+    /// The `next_page_token` of the previous page; left out for the first page.
+    pub page_token: Option<String>,
+}
+
+/// The seekers' information the organisation holds, soonest deletion first, each with its deadline
+/// and rule (also while its use is suspended: it must delete them, SK6e).
+#[utoipa::path(get, path = "/v1/acquisitions", security(("bearer" = ["org"])), params(AcquisitionsQuery),
+    responses((status = 200, body = Page<AcquisitionJson>)))]
+pub(crate) async fn acquisitions(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AcquisitionsQuery>,
+) -> ApiResult<Json<Page<AcquisitionJson>>> {
+    if let Some(n) = q.page_size.filter(|n| *n < 1) {
+        return Err(Problem::bad_request(format!(
+            "page_size {n}: 1 to 200 (50 when left out)"
+        )));
+    }
+    let r = s
+        .seeker_matching
+        .clone()
+        .list_acquisitions(grpc(
+            &headers,
+            sm::ListAcquisitionsRequest {
+                page: Some(hwx_proto::common::v1::PageRequest {
+                    page_size: q.page_size.unwrap_or(0),
+                    page_token: q.page_token.unwrap_or_default(),
+                }),
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(Page {
+        items: r.acquisitions.into_iter().map(Into::into).collect(),
+        next_page_token: Some(r.next_page_token).filter(|t| !t.is_empty()),
+    }))
+}
+
+/// Search, details and acquisitions, with the other routes' body limit.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(search))
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(details))
+        .routes(routes!(accept))
+        .routes(routes!(acquisitions))
 }
 
 /// Ingest takes bodies of any size (streamed line by line), so it is routed apart from the body

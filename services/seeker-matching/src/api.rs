@@ -8,13 +8,15 @@ use hwx_platform::clock::SharedClock;
 use hwx_platform::grpc::ServiceError;
 use hwx_proto::seekermatching::v1::seeker_matching_service_server::SeekerMatchingService;
 use hwx_proto::seekermatching::v1::*;
+use hwx_rules::RuleId;
 use hwx_rules::access::{self, EnrolmentStatus};
 use hwx_rules::eligibility::Service;
+use hwx_rules::retention;
 use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
 use crate::record::{self, SeekerRow};
-use crate::store::{Occupations, Search, Store};
+use crate::store::{AcquisitionRow, Occupations, Search, Store};
 
 /// Records written per transaction: large enough that a 2-million-seeker snapshot is a few
 /// thousand commits, small enough that one holds little memory and few locks.
@@ -330,8 +332,149 @@ impl SeekerMatching {
     }
 }
 
+/// An acquisition as the organisation sees it, with its SK6c acceptance deadline.
+fn acquisition(a: &AcquisitionRow) -> Result<Acquisition, ServiceError> {
+    let date = |d: NaiveDate| Some(hwx_platform::grpc::date(d));
+    Ok(Acquisition {
+        id: a.id.to_string(),
+        organisation_id: a.organisation_id.to_string(),
+        seeker_id: a.seeker_id.clone(),
+        acquired_at: Some(hwx_platform::grpc::timestamp(a.acquired_at)),
+        acquired_on: date(a.acquired_on),
+        accepted_on: a.accepted_on.and_then(date),
+        deletion_due: date(a.deletion_due),
+        deletion_rule: a.deletion_rule.clone(),
+        accept_by: date(retention::acceptance_deadline(a.acquired_on)?),
+    })
+}
+
+impl SeekerMatching {
+    async fn do_get_seeker(
+        &self,
+        request: Request<GetSeekerRequest>,
+    ) -> Result<Response<SeekerDetails>, ServiceError> {
+        let org = self.searcher(&request).await?;
+        let id = request.into_inner().seeker_id;
+        // Unknown, withdrawn and blocking seekers are answered alike.
+        let seeker = self
+            .store
+            .seeker_for(id.trim(), org)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(format!("no seeker {id:?}")))?;
+        let now = self.clock.now();
+        let today = self.clock.now_jst().date_naive();
+        // SK6c until it is accepted: due after the last day of the month after next.
+        let due = retention::retention_clock(today, None)?;
+        let held = self
+            .store
+            .acquire(org, &seeker.seeker_id, now, today, &due)
+            .await?;
+        Ok(Response::new(SeekerDetails {
+            seeker: Some(seeker.to_proto()),
+            acquisition: Some(acquisition(&held)?),
+        }))
+    }
+
+    async fn do_accept(
+        &self,
+        request: Request<AcceptSeekerRequest>,
+    ) -> Result<Response<Acquisition>, ServiceError> {
+        let org = self.searcher(&request).await?;
+        let raw = request.into_inner().acquisition_id;
+        let unknown = || ServiceError::not_found(format!("no acquisition {raw:?} of yours"));
+        let id = Uuid::parse_str(raw.trim()).map_err(|_| unknown())?;
+        let today = self.clock.now_jst().date_naive();
+        let mut tx = self.store.db.pool().begin().await?;
+        let held = Store::lock_acquisition(&mut tx, id, org)
+            .await?
+            .ok_or_else(unknown)?;
+        if held.accepted_on.is_some() {
+            return Ok(Response::new(acquisition(&held)?));
+        }
+        let accept_by = retention::acceptance_deadline(held.acquired_on)?;
+        if today > accept_by {
+            return Err(ServiceError::refused(
+                RuleId::SK6c,
+                format!(
+                    "acquired on {}: acceptance was possible through {accept_by}; the information is due for deletion, not acceptance",
+                    held.acquired_on
+                ),
+            ));
+        }
+        let due = retention::retention_clock(held.acquired_on, Some(today))?;
+        let accepted = self.store.accept(&mut tx, id, today, &due).await?;
+        tx.commit().await?;
+        Ok(Response::new(acquisition(&accepted)?))
+    }
+
+    async fn do_list_acquisitions(
+        &self,
+        request: Request<ListAcquisitionsRequest>,
+    ) -> Result<Response<ListAcquisitionsResponse>, ServiceError> {
+        // What it holds, even while suspended: it must delete it (SK6e).
+        let c = self.auth.caller(&request).await?;
+        let Some(org) = c.organisation_id.filter(|_| c.role == Role::Org) else {
+            return Err(ServiceError::forbidden(
+                "an organisation lists the seekers it holds",
+            ));
+        };
+        let page = request.into_inner().page.unwrap_or_default();
+        let size = match page.page_size {
+            0 => DEFAULT_PAGE,
+            n if (1..=MAX_PAGE).contains(&n) => n,
+            n => {
+                return Err(ServiceError::invalid(format!(
+                    "page_size {n}: 1 to {MAX_PAGE} ({DEFAULT_PAGE} when left out)"
+                )));
+            }
+        };
+        let after = match page.page_token.as_str() {
+            "" => None,
+            t => {
+                let bad = || {
+                    ServiceError::invalid(format!("page_token: {t:?} is not one this service gave"))
+                };
+                let (day, id) = t.split_once('~').ok_or_else(bad)?;
+                Some((
+                    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?,
+                    Uuid::parse_str(id).map_err(|_| bad())?,
+                ))
+            }
+        };
+        let mut rows = self
+            .store
+            .acquisitions(org, after, i64::from(size) + 1)
+            .await?;
+        let more = rows.len() > size as usize;
+        rows.truncate(size as usize);
+        let next_page_token = match rows.last() {
+            Some(last) if more => format!("{}~{}", last.deletion_due, last.id),
+            _ => String::new(),
+        };
+        Ok(Response::new(ListAcquisitionsResponse {
+            acquisitions: rows.iter().map(acquisition).collect::<Result<_, _>>()?,
+            next_page_token,
+        }))
+    }
+}
+
 #[tonic::async_trait]
 impl SeekerMatchingService for SeekerMatching {
+    async fn get_seeker(&self, request: Request<GetSeekerRequest>) -> Reply<SeekerDetails> {
+        Ok(self.do_get_seeker(request).await?)
+    }
+
+    async fn accept_seeker(&self, request: Request<AcceptSeekerRequest>) -> Reply<Acquisition> {
+        Ok(self.do_accept(request).await?)
+    }
+
+    async fn list_acquisitions(
+        &self,
+        request: Request<ListAcquisitionsRequest>,
+    ) -> Reply<ListAcquisitionsResponse> {
+        Ok(self.do_list_acquisitions(request).await?)
+    }
+
     async fn ingest_seekers(
         &self,
         request: Request<Streaming<IngestSeekersRequest>>,

@@ -24,7 +24,10 @@ pub const SERVICE: ServiceSpec = ServiceSpec::grpc("seeker-matching", 50053, MIG
 });
 
 /// Migrations, in order: the platform's outbox/inbox, then this service's tables.
-pub const MIGRATIONS: &[Migration] = hwx_platform::migrations![100 => "0100_seeker_matching"];
+pub const MIGRATIONS: &[Migration] = hwx_platform::migrations![
+    100 => "0100_seeker_matching",
+    101 => "0101_acquisitions",
+];
 
 async fn build(cx: Context) -> Result<Parts, String> {
     let store = store::Store {

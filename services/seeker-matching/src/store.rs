@@ -73,6 +73,21 @@ pub mod sql {
                valid_until = COALESCE(EXCLUDED.valid_until, enrolments.valid_until), decided_at = EXCLUDED.decided_at
              WHERE enrolments.decided_at <= EXCLUDED.decided_at";
         ENROLMENT = "SELECT status, valid_until FROM enrolments WHERE organisation_id = $1";
+        /// A seeker as `org` may see them: not one who blocked it (SK6b).
+        SEEKER_FOR = "SELECT s.* FROM seekers s WHERE s.seeker_id = $1
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.organisation_id = $2 AND b.seeker_id = s.seeker_id)";
+        /// A new acquisition, unless the organisation holds the seeker already.
+        ACQUIRE = "INSERT INTO acquisitions (id, organisation_id, seeker_id, acquired_at, acquired_on, deletion_due, deletion_rule)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (organisation_id, seeker_id) WHERE deleted_at IS NULL DO NOTHING RETURNING *";
+        HELD = "SELECT * FROM acquisitions WHERE organisation_id = $1 AND seeker_id = $2 AND deleted_at IS NULL";
+        /// The organisation's own, locked: another's is answered as unknown.
+        LOCK_ACQUISITION = "SELECT * FROM acquisitions WHERE id = $1 AND organisation_id = $2 AND deleted_at IS NULL FOR UPDATE";
+        ACCEPT = "UPDATE acquisitions SET accepted_on = $2, deletion_due = $3, deletion_rule = $4 WHERE id = $1 RETURNING *";
+        /// Soonest deletion first; the cursor is the last row's (deletion_due, id).
+        LIST_ACQUISITIONS = "SELECT * FROM acquisitions WHERE organisation_id = $1 AND deleted_at IS NULL
+               AND ($2::date IS NULL OR (deletion_due, id) > ($2, $3))
+             ORDER BY deletion_due, id LIMIT $4";
     }
 }
 
@@ -234,6 +249,157 @@ impl Store {
             .await?;
         row.map(|(status, until)| Ok((EnrolmentStatus::decode(&status)?, until)))
             .transpose()
+    }
+}
+
+/// A held acquisition.
+#[derive(Debug, Clone)]
+pub struct AcquisitionRow {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub seeker_id: String,
+    pub acquired_at: DateTime<Utc>,
+    pub acquired_on: NaiveDate,
+    pub accepted_on: Option<NaiveDate>,
+    pub deletion_due: NaiveDate,
+    pub deletion_rule: String,
+}
+
+fn acquisition_row(r: &PgRow) -> Result<AcquisitionRow, sqlx::Error> {
+    Ok(AcquisitionRow {
+        id: r.try_get("id")?,
+        organisation_id: r.try_get("organisation_id")?,
+        seeker_id: r.try_get("seeker_id")?,
+        acquired_at: r.try_get("acquired_at")?,
+        acquired_on: r.try_get("acquired_on")?,
+        accepted_on: r.try_get("accepted_on")?,
+        deletion_due: r.try_get("deletion_due")?,
+        deletion_rule: r.try_get("deletion_rule")?,
+    })
+}
+
+impl Store {
+    pub async fn seeker_for(
+        &self,
+        seeker: &str,
+        org: Uuid,
+    ) -> Result<Option<SeekerRow>, sqlx::Error> {
+        let row = sqlx::query(sql::SEEKER_FOR)
+            .bind(seeker)
+            .bind(org)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.as_ref().map(seeker_row).transpose()
+    }
+
+    /// The acquisition `org` holds of `seeker`, made now with its event if it held none.
+    pub async fn acquire(
+        &self,
+        org: Uuid,
+        seeker: &str,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+        due: &hwx_rules::retention::DeletionDeadline,
+    ) -> Result<AcquisitionRow, sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        let made = sqlx::query(sql::ACQUIRE)
+            .bind(Uuid::now_v7())
+            .bind(org)
+            .bind(seeker)
+            .bind(now)
+            .bind(today)
+            .bind(due.due)
+            .bind(due.rule.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let row = match made {
+            Some(r) => {
+                let a = acquisition_row(&r)?;
+                self.outbox
+                    .stage(
+                        &mut tx,
+                        ev::SeekerAcquired {
+                            meta: None,
+                            acquisition_id: a.id.to_string(),
+                            organisation_id: org.to_string(),
+                            seeker_id: seeker.to_owned(),
+                            deletion_due: Some(hwx_platform::grpc::date(a.deletion_due)),
+                        },
+                    )
+                    .await?;
+                a
+            }
+            None => {
+                let r = sqlx::query(sql::HELD)
+                    .bind(org)
+                    .bind(seeker)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                acquisition_row(&r)?
+            }
+        };
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn lock_acquisition(
+        tx: &mut PgConnection,
+        id: Uuid,
+        org: Uuid,
+    ) -> Result<Option<AcquisitionRow>, sqlx::Error> {
+        let row = sqlx::query(sql::LOCK_ACQUISITION)
+            .bind(id)
+            .bind(org)
+            .fetch_optional(tx)
+            .await?;
+        row.as_ref().map(acquisition_row).transpose()
+    }
+
+    /// Record the acceptance and its new deadline, with its event.
+    pub async fn accept(
+        &self,
+        tx: &mut PgConnection,
+        id: Uuid,
+        on: NaiveDate,
+        due: &hwx_rules::retention::DeletionDeadline,
+    ) -> Result<AcquisitionRow, sqlx::Error> {
+        let r = sqlx::query(sql::ACCEPT)
+            .bind(id)
+            .bind(on)
+            .bind(due.due)
+            .bind(due.rule.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let a = acquisition_row(&r)?;
+        self.outbox
+            .stage(
+                tx,
+                ev::AcquisitionAccepted {
+                    meta: None,
+                    acquisition_id: id.to_string(),
+                    accepted_on: Some(hwx_platform::grpc::date(on)),
+                    deletion_due: Some(hwx_platform::grpc::date(a.deletion_due)),
+                },
+            )
+            .await?;
+        Ok(a)
+    }
+
+    pub async fn acquisitions(
+        &self,
+        org: Uuid,
+        after: Option<(NaiveDate, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<AcquisitionRow>, sqlx::Error> {
+        let (day, id) = after.unzip();
+        let rows = sqlx::query(sql::LIST_ACQUISITIONS)
+            .bind(org)
+            .bind(day)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter().map(acquisition_row).collect()
     }
 }
 

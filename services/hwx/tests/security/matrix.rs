@@ -75,6 +75,8 @@ struct Fixture {
     /// An application of A, not submitted.
     app_a: String,
     posting: String,
+    /// A's acquisition of the seeker the fixture ingested.
+    acquisition_a: String,
     upstream_serial: std::sync::atomic::AtomicU64,
 }
 
@@ -107,6 +109,29 @@ impl Fixture {
             .await;
         let app_a = w.application(&token_a, &org_a).await;
         let posting = w.ingest(&tokens[&Who::Upstream], 0, 1).await.remove(0);
+        let seeker = json!({
+            "seeker_id": "S-matrix", "age_band": 30, "desired_occupations": ["05"], "desired_prefectures": ["13"],
+            "hello_work_office": "ハローワーク新宿", "consent_on": "2026-10-01", "last_active_on": "2026-11-20",
+            "consents": true,
+        });
+        let auth = format!("Bearer {}", tokens[&Who::Upstream]);
+        let r = w
+            .raw(
+                "POST",
+                "/v1/seekers",
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/x-ndjson"),
+                ],
+                format!("{seeker}\n").as_bytes(),
+            )
+            .await;
+        assert_eq!(r.json()["stored"], 1, "{}", text(&r));
+        let r = w
+            .call("GET", "/v1/seekers/S-matrix", Some(&token_a), None)
+            .await;
+        assert_eq!(r.status, 200, "{}", text(&r));
+        let acquisition_a = r.json()["acquisition"]["id"].as_str().unwrap().to_owned();
         Fixture {
             w,
             tokens,
@@ -115,6 +140,7 @@ impl Fixture {
             org_b,
             app_a,
             posting,
+            acquisition_a,
             upstream_serial: std::sync::atomic::AtomicU64::new(1000),
         }
     }
@@ -288,6 +314,10 @@ impl Fixture {
                 call.ndjson = Some(line);
             }
             "GET /v1/seekers" => call.path = "/v1/seekers?occupation=05&page_size=5".into(),
+            "GET /v1/seekers/{id}" => call.path = "/v1/seekers/S-matrix".into(),
+            "POST /v1/acquisitions/{id}/acceptance (A's)" => {
+                call.path = format!("/v1/acquisitions/{}/acceptance", self.acquisition_a);
+            }
             "PUT /v1/ops/maintenance" => call.body = Some(json!({"until": null})),
             "PUT /v1/ops/rate-limits" => {
                 call.body = Some(json!({"requests_per_second": 10000, "burst": 10000}));
@@ -300,6 +330,7 @@ impl Fixture {
             | "GET /v1/feed/snapshot"
             | "GET /v1/feed/signing-key"
             | "DELETE /v1/ops/rate-limits"
+            | "GET /v1/acquisitions"
             | "GET /v1/rules" => {}
             other => panic!("no preparation for the row {other:?}: add one here"),
         }

@@ -112,6 +112,39 @@ async fn sk1_e3_seekers_over_http_identify_nobody_and_reach_only_s_seeker_organi
         .await;
     assert_eq!(r.status, 400, "{}", text(&r));
 
+    // Opening the details is an acquisition with its SK6 deadline; accepting moves it to SK6d.
+    let r = w.call("GET", "/v1/seekers/S-1", Some(&org), None).await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let a = r.json()["acquisition"].clone();
+    assert_eq!(
+        (
+            &a["acquired_on"],
+            &a["accept_by"],
+            &a["deletion_due"],
+            &a["deletion_rule"]
+        ),
+        (
+            &json!("2026-11-27"),
+            &json!("2027-01-31"),
+            &json!("2027-02-01"),
+            &json!("SK6c")
+        ),
+        "{a}"
+    );
+    let path = format!("/v1/acquisitions/{}/acceptance", a["id"].as_str().unwrap());
+    let r = w.call("POST", &path, Some(&org), None).await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(
+        (&r.json()["deletion_due"], &r.json()["deletion_rule"]),
+        (&json!("2028-04-01"), &json!("SK6d"))
+    );
+    let r = w.call("GET", "/v1/acquisitions", Some(&org), None).await;
+    assert_eq!(r.json()["items"][0]["seeker_id"], "S-1", "{}", text(&r));
+    let r = w
+        .call("GET", "/v1/seekers/S-nobody", Some(&org), None)
+        .await;
+    assert_eq!(r.status, 404, "{}", text(&r));
+
     // Consent withdrawn: gone from the next search, whatever else the line holds.
     let r = send(vec![
         json!({"seeker_id": "S-1", "consents": false, "name": "山田太郎", "last_active_on": "昨日"}),

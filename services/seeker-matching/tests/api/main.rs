@@ -537,3 +537,148 @@ async fn a_withdrawn_consent_hides_the_seeker_at_once_and_is_announced_once() {
     assert_eq!(w.ids(&org, Default::default()).await, ["S-2"]);
     w.stop().await;
 }
+
+/// The organisation's view of an acquisition: (acquired on, accept by, deletion due, rule).
+fn dates(a: &sm::Acquisition) -> (String, String, String, String) {
+    let d = |d: &Option<common::Date>| {
+        d.as_ref()
+            .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+            .unwrap_or_default()
+    };
+    (
+        d(&a.acquired_on),
+        d(&a.accept_by),
+        d(&a.deletion_due),
+        a.deletion_rule.clone(),
+    )
+}
+
+#[tokio::test]
+async fn sk6_acquisitions_carry_their_deletion_deadlines_across_a_fiscal_year_end() {
+    let w = World::start().await;
+    let email = "hold@agency.example.jp";
+    let (org, _) = w.approved(email, common::ServiceCode::Seeker).await;
+    w.ingest(vec![
+        seeker("S-1", "051", 20),
+        seeker("S-2", "051", 21),
+        seeker("S-3", "051", 22),
+    ])
+    .await;
+    let open = |token: String, id: &'static str| {
+        let mut c = w.sm.clone();
+        async move {
+            c.get_seeker(authed(
+                &token,
+                sm::GetSeekerRequest {
+                    seeker_id: id.into(),
+                },
+            ))
+            .await
+        }
+    };
+    let accept = |token: String, id: String| {
+        let mut c = w.sm.clone();
+        async move {
+            c.accept_seeker(authed(
+                &token,
+                sm::AcceptSeekerRequest { acquisition_id: id },
+            ))
+            .await
+        }
+    };
+    // Opened on 2026-11-27: SK6c, accept by the last day of the month after next.
+    let first = open(org.clone(), "S-1").await.unwrap().into_inner();
+    let s1 = first.acquisition.unwrap();
+    assert_eq!(first.seeker.unwrap().seeker_id, "S-1");
+    assert_eq!(
+        dates(&s1),
+        (
+            "2026-11-27".into(),
+            "2027-01-31".into(),
+            "2027-02-01".into(),
+            "SK6c".into()
+        )
+    );
+    // Opened again while held: the same acquisition, announced once.
+    let again = open(org.clone(), "S-1").await.unwrap().into_inner();
+    assert_eq!(again.acquisition.unwrap().id, s1.id);
+    let announced = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM outbox WHERE subject = 'hwx.seekermatching.seeker.acquired'",
+        )
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap()
+    };
+    assert_eq!(announced().await, 1);
+    // Accepted on its last day, 2027-01-31 (FY2026): SK6d, kept through 2028-03-31.
+    w.clock.advance(chrono::Duration::days(65));
+    let org = w.login(email).await;
+    let s1 = accept(org.clone(), s1.id).await.unwrap().into_inner();
+    assert_eq!(
+        (dates(&s1).2, dates(&s1).3),
+        ("2028-04-01".into(), "SK6d".into())
+    );
+    // Opened 2027-02-10, accepted 2027-04-02 (FY2027): kept through 2029-03-31.
+    w.clock.advance(chrono::Duration::days(10));
+    let org = w.login(email).await;
+    let s2 = open(org.clone(), "S-2")
+        .await
+        .unwrap()
+        .into_inner()
+        .acquisition
+        .unwrap();
+    let s3 = open(org.clone(), "S-3")
+        .await
+        .unwrap()
+        .into_inner()
+        .acquisition
+        .unwrap();
+    assert_eq!(
+        dates(&s2),
+        (
+            "2027-02-10".into(),
+            "2027-04-30".into(),
+            "2027-05-01".into(),
+            "SK6c".into()
+        )
+    );
+    w.clock.advance(chrono::Duration::days(51));
+    let org = w.login(email).await;
+    let s2 = accept(org.clone(), s2.id).await.unwrap().into_inner();
+    assert_eq!(
+        (dates(&s2).2, dates(&s2).3),
+        ("2029-04-01".into(), "SK6d".into())
+    );
+    // Too late: S-3's acceptance ended with April; it is due for deletion instead.
+    w.clock.advance(chrono::Duration::days(29));
+    let org = w.login(email).await;
+    let e = accept(org.clone(), s3.id.clone()).await.unwrap_err();
+    assert_eq!(rule(&e).as_deref(), Some("SK6c"), "{e:?}");
+    // What it holds, soonest deletion first.
+    let held: Vec<(String, String)> =
+        w.sm.clone()
+            .list_acquisitions(authed(&org, sm::ListAcquisitionsRequest::default()))
+            .await
+            .unwrap()
+            .into_inner()
+            .acquisitions
+            .iter()
+            .map(|a| (a.seeker_id.clone(), dates(a).2))
+            .collect();
+    assert_eq!(
+        held,
+        [
+            ("S-3".into(), "2027-05-01".into()),
+            ("S-1".into(), "2028-04-01".into()),
+            ("S-2".into(), "2029-04-01".into())
+        ]
+    );
+    // Another organisation's acquisition is answered as an unknown one.
+    let (other, _) = w
+        .approved("other@agency.example.jp", common::ServiceCode::Seeker)
+        .await;
+    let e = accept(other, s3.id).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound);
+    w.stop().await;
+}
