@@ -299,8 +299,6 @@ async fn run(mut cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
-/// A demo organisation, its account made by operations (a person signing up confirms the email
-/// first; the demo's mailboxes are made up).
 /// An application for `service`, taken as far as `fate` (registered, submitted, approved,
 /// rejected) by the bureau's `officer`; a refusal says at which step.
 async fn apply(
@@ -363,6 +361,8 @@ async fn apply(
     Ok(())
 }
 
+/// A demo organisation, its account made by operations (a person signing up confirms the email
+/// first; the demo's mailboxes are made up).
 async fn seed_org(
     c: &mut RegistrationServiceClient<Channel>,
     ops: &str,

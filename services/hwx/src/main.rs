@@ -99,8 +99,8 @@ enum DemoCommand {
     },
     /// Believable consenting seekers (real prefecture and occupation codes, places by population,
     /// occupations by the prefecture's mix), through seeker matching's ingest as Hello Work's demo
-    /// account (default) or into an NDJSON file for POST /v1/seekers (--out). The same --start and
-    /// --revision always give the same seekers; each higher revision changes about 5 % of them.
+    /// account (default) or into an NDJSON file for POST /v1/seekers (--out). On one day the same
+    /// --start and --revision give the same seekers; a revision above 0 changes about 5 % of them.
     Seekers {
         #[arg(long, default_value_t = 1000)]
         count: u64,

@@ -355,20 +355,16 @@ impl SeekerMatching {
     ) -> Result<Response<SeekerDetails>, ServiceError> {
         let org = self.searcher(&request).await?;
         let id = request.into_inner().seeker_id;
-        // Unknown, withdrawn and blocking seekers are answered alike.
-        let seeker = self
-            .store
-            .seeker_for(id.trim(), org)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(format!("no seeker {id:?}")))?;
         let now = self.clock.now();
         let today = self.clock.now_jst().date_naive();
         // SK6c until it is accepted: due after the last day of the month after next.
         let due = retention::retention_clock(today, None)?;
-        let held = self
+        // Unknown, withdrawn and blocking seekers are answered alike.
+        let (seeker, held) = self
             .store
-            .acquire(org, &seeker.seeker_id, now, today, &due)
-            .await?;
+            .open(org, id.trim(), now, today, &due)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(format!("no seeker {id:?}")))?;
         Ok(Response::new(SeekerDetails {
             seeker: Some(seeker.to_proto()),
             acquisition: Some(acquisition(&held)?),
@@ -390,6 +386,17 @@ impl SeekerMatching {
             .ok_or_else(unknown)?;
         if held.accepted_on.is_some() {
             return Ok(Response::new(acquisition(&held)?));
+        }
+        // A seeker who withdrew or blocked the organisation is to be deleted, never accepted
+        // into a longer hold (SK6b).
+        if Store::seeker_for(&mut tx, &held.seeker_id, org)
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::refused(
+                RuleId::SK6b,
+                "the seeker withdrew their consent or blocked this organisation: their information is due for deletion, not acceptance",
+            ));
         }
         let accept_by = retention::acceptance_deadline(held.acquired_on)?;
         if today > accept_by {

@@ -1,8 +1,9 @@
 //! Believable seekers for demos and load: real prefecture and occupation codes, places weighted
 //! by population, occupations weighted by the prefecture's mix (more farming and construction
 //! outside the big cities), age bands, wages by employment type, real licences. Deterministic:
-//! seeker `i` of revision `r` is the same on every run, so a re-run is all `unchanged`, and each
-//! higher revision changes about one seeker in twenty (a later last-active day).
+//! seeker `i` of revision `r` is the same on every run of the same day (its dates count back from
+//! today), so a re-run that day is all `unchanged`; revision `r` > 0 differs from revision 0 in
+//! about one seeker in twenty (active today).
 
 use hwx_posting::codes;
 use hwx_proto::common::v1::Date;
@@ -111,7 +112,7 @@ fn date(days_before: u64, base: chrono::NaiveDate) -> Date {
 
 /// Seeker `start + i` at `revision`, active and consenting on or before `today`.
 pub fn seeker(start: u64, i: u64, revision: u32, today: chrono::NaiveDate) -> Seeker {
-    let n = start + i;
+    let n = start.wrapping_add(i);
     let mut rng = Rng(n);
     let prefecture = rng.weighted(&POPULATION);
     let urban = URBAN.contains(&prefecture);

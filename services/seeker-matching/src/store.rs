@@ -73,9 +73,15 @@ pub mod sql {
                valid_until = COALESCE(EXCLUDED.valid_until, enrolments.valid_until), decided_at = EXCLUDED.decided_at
              WHERE enrolments.decided_at <= EXCLUDED.decided_at";
         ENROLMENT = "SELECT status, valid_until FROM enrolments WHERE organisation_id = $1";
-        /// A seeker as `org` may see them: not one who blocked it (SK6b).
+        /// A seeker as `org` may see them: not one who blocked it (SK6b). Locked for share while
+        /// an acquisition is made or accepted: a withdrawal waits, so none is made for a seeker
+        /// already gone.
         SEEKER_FOR = "SELECT s.* FROM seekers s WHERE s.seeker_id = $1
-               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.organisation_id = $2 AND b.seeker_id = s.seeker_id)";
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.organisation_id = $2 AND b.seeker_id = s.seeker_id)
+             FOR SHARE OF s";
+        /// A hold past its deletion day has ended: opening the details again is a new acquisition.
+        END_DUE = "UPDATE acquisitions SET deleted_at = $3
+             WHERE organisation_id = $1 AND seeker_id = $2 AND deleted_at IS NULL AND deletion_due <= $4";
         /// A new acquisition, unless the organisation holds the seeker already.
         ACQUIRE = "INSERT INTO acquisitions (id, organisation_id, seeker_id, acquired_at, acquired_on, deletion_due, deletion_rule)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -279,29 +285,44 @@ fn acquisition_row(r: &PgRow) -> Result<AcquisitionRow, sqlx::Error> {
 }
 
 impl Store {
+    /// The seeker as `org` may see them, locked for share in `tx`; none when unknown, withdrawn
+    /// or blocking `org`.
     pub async fn seeker_for(
-        &self,
+        tx: &mut PgConnection,
         seeker: &str,
         org: Uuid,
     ) -> Result<Option<SeekerRow>, sqlx::Error> {
         let row = sqlx::query(sql::SEEKER_FOR)
             .bind(seeker)
             .bind(org)
-            .fetch_optional(self.db.pool())
+            .fetch_optional(tx)
             .await?;
         row.as_ref().map(seeker_row).transpose()
     }
 
-    /// The acquisition `org` holds of `seeker`, made now with its event if it held none.
-    pub async fn acquire(
+    /// Open a seeker's details for `org`: the seeker, and the acquisition it holds, made now with
+    /// its event if it held none (or only one past its deletion day). None when the seeker is not
+    /// one `org` may see.
+    pub async fn open(
         &self,
         org: Uuid,
         seeker: &str,
         now: DateTime<Utc>,
         today: NaiveDate,
         due: &hwx_rules::retention::DeletionDeadline,
-    ) -> Result<AcquisitionRow, sqlx::Error> {
+    ) -> Result<Option<(SeekerRow, AcquisitionRow)>, sqlx::Error> {
         let mut tx = self.db.pool().begin().await?;
+        let Some(row) = Self::seeker_for(&mut tx, seeker, org).await? else {
+            return Ok(None);
+        };
+        let seeker = row.seeker_id.as_str();
+        sqlx::query(sql::END_DUE)
+            .bind(org)
+            .bind(seeker)
+            .bind(now)
+            .bind(today)
+            .execute(&mut *tx)
+            .await?;
         let made = sqlx::query(sql::ACQUIRE)
             .bind(Uuid::now_v7())
             .bind(org)
@@ -312,7 +333,7 @@ impl Store {
             .bind(due.rule.to_string())
             .fetch_optional(&mut *tx)
             .await?;
-        let row = match made {
+        let held = match made {
             Some(r) => {
                 let a = acquisition_row(&r)?;
                 self.outbox
@@ -339,7 +360,7 @@ impl Store {
             }
         };
         tx.commit().await?;
-        Ok(row)
+        Ok(Some((row, held)))
     }
 
     pub async fn lock_acquisition(

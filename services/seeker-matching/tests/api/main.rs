@@ -674,6 +674,40 @@ async fn sk6_acquisitions_carry_their_deletion_deadlines_across_a_fiscal_year_en
             ("S-2".into(), "2029-04-01".into())
         ]
     );
+    // Past its deletion day S-3's hold has ended: opening it again is a new acquisition.
+    let s3_again = open(org.clone(), "S-3")
+        .await
+        .unwrap()
+        .into_inner()
+        .acquisition
+        .unwrap();
+    assert_ne!(s3_again.id, s3.id);
+    assert_eq!(
+        dates(&s3_again),
+        (
+            "2027-05-01".into(),
+            "2027-07-31".into(),
+            "2027-08-01".into(),
+            "SK6c".into()
+        )
+    );
+    assert_eq!(announced().await, 4);
+    // A seeker who withdrew is due for deletion, never accepted into a longer hold (SK6b).
+    w.ingest(vec![seeker("S-4", "051", 22)]).await;
+    let s4 = open(org.clone(), "S-4")
+        .await
+        .unwrap()
+        .into_inner()
+        .acquisition
+        .unwrap();
+    w.ingest(vec![sm::Seeker {
+        seeker_id: "S-4".into(),
+        consents: Some(false),
+        ..Default::default()
+    }])
+    .await;
+    let e = accept(org.clone(), s4.id).await.unwrap_err();
+    assert_eq!(rule(&e).as_deref(), Some("SK6b"), "{e:?}");
     // Another organisation's acquisition is answered as an unknown one.
     let (other, _) = w
         .approved("other@agency.example.jp", common::ServiceCode::Seeker)
