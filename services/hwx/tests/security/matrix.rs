@@ -579,6 +579,36 @@ async fn cross_tenant_ids_are_refused_without_saying_whether_they_exist() {
                 .all(|a| a["organisation_id"] == f.org_b.as_str())
         );
     }
+    // A's acquisition of a seeker (SK6): B accepting it is answered as an unknown one, and B's
+    // list of what it holds never shows it.
+    let accept = |id: &str| {
+        let path = format!("/v1/acquisitions/{id}/acceptance");
+        async move { w.call("POST", &path, Some(b), None).await }
+    };
+    let (theirs, unknown) = (accept(&f.acquisition_a).await, accept(&nobody).await);
+    assert_eq!(
+        (
+            theirs.status,
+            theirs.json()["detail"]
+                .as_str()
+                .unwrap()
+                .replace(&f.acquisition_a, "<id>")
+        ),
+        (
+            unknown.status,
+            unknown.json()["detail"]
+                .as_str()
+                .unwrap()
+                .replace(&nobody, "<id>")
+        )
+    );
+    let r = w.call("GET", "/v1/acquisitions", Some(b), None).await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert!(
+        !text(&r).contains(&f.acquisition_a),
+        "B lists A's acquisition: {}",
+        text(&r)
+    );
     let r = w.call("GET", "/v1/feed/access-log", Some(b), None).await;
     assert_eq!(r.status, 200, "{}", text(&r));
     let entries = r.json()["items"].as_array().unwrap().clone();
