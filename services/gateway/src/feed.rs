@@ -24,6 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::model::Page;
+use crate::ndjson::Lines;
 use crate::problem::Problem;
 use crate::{ApiResult, AppState, grpc};
 
@@ -632,100 +633,77 @@ pub(crate) async fn ingest(
     // the downloaded form (one without its closing line may have been cut short).
     let mut closing: Option<i64> = None;
     let mut downloaded = false;
-    let mut lines = 0i64;
     let mut sent = 0i64;
-    let mut buf: Vec<u8> = Vec::new();
-    let mut data = body.into_data_stream();
+    let mut body = Lines::new(body, MAX_LINE);
     // Why the body was not taken whole (the snapshot then withdraws nothing).
     let mut broken: Option<String> = None;
     // Lines the service saw, by service index: the service numbers the records it received,
     // which skips malformed lines.
     let mut line_of: Vec<i64> = Vec::new();
-    'body: loop {
-        let ended = match data.next().await {
-            Some(Ok(chunk)) => {
-                buf.extend_from_slice(&chunk);
-                false
-            }
-            Some(Err(e)) => {
-                broken = Some(format!("the body broke off after line {lines}: {e}"));
+    while let Some(next) = body.next().await {
+        let (lines, line) = match next {
+            Ok(l) => l,
+            Err(why) => {
+                broken = Some(why);
                 break;
             }
-            None => {
-                if !buf.is_empty() && buf.last() != Some(&b'\n') {
-                    buf.push(b'\n');
-                }
-                true
-            }
         };
-        let mut start = 0;
-        while let Some(pos) = buf[start..].iter().position(|b| *b == b'\n') {
-            let line = &buf[start..start + pos];
-            start += pos + 1;
-            lines += 1;
-            if line.iter().all(u8::is_ascii_whitespace) {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // A file in another encoding is wrong throughout: when its first posting line (or
+        // any line of a snapshot) is not UTF-8, the body is refused whole, said once. A
+        // stray line further on is one malformed line among good ones.
+        if std::str::from_utf8(line).is_err() && (snapshot.is_some() || line_of.is_empty()) {
+            broken = Some(format!(
+                "line {lines}: {NOT_UTF8}; the body must be UTF-8 NDJSON (a Shift_JIS file? convert it first: iconv -f SHIFT_JIS -t UTF-8)"
+            ));
+            break;
+        }
+        let item = match parse_ingest_line(line) {
+            Ok(IngestLine::Closing { records }) => {
+                closing = Some(records);
                 continue;
             }
-            // A file in another encoding is wrong throughout: when its first posting line (or
-            // any line of a snapshot) is not UTF-8, the body is refused whole, said once. A
-            // stray line further on is one malformed line among good ones.
-            if std::str::from_utf8(line).is_err() && (snapshot.is_some() || line_of.is_empty()) {
+            Ok(IngestLine::Posting { .. }) if snapshot.is_some() && closing.is_some() => {
                 broken = Some(format!(
-                    "line {lines}: {NOT_UTF8}; the body must be UTF-8 NDJSON (a Shift_JIS file? convert it first: iconv -f SHIFT_JIS -t UTF-8)"
+                    "line {lines}: a record after the snapshot's closing line"
                 ));
-                break 'body;
+                break;
             }
-            let item = match parse_ingest_line(line) {
-                Ok(IngestLine::Closing { records }) => {
-                    closing = Some(records);
-                    continue;
-                }
-                Ok(IngestLine::Posting { .. }) if snapshot.is_some() && closing.is_some() => {
-                    broken = Some(format!(
-                        "line {lines}: a record after the snapshot's closing line"
-                    ));
-                    break 'body;
-                }
-                Ok(IngestLine::Posting {
-                    content,
-                    downloaded: served,
-                }) => {
-                    downloaded |= served;
-                    jf::ingest_request::Item::Posting(*content)
-                }
-                Err(e) if snapshot.is_some() => {
-                    broken = Some(not_a_posting(lines, &e));
-                    break 'body;
-                }
-                // The service counts it with the rest, so the answer, its results and the
-                // service's log agree.
-                Err(e) => {
-                    malformed += 1;
-                    jf::ingest_request::Item::Malformed(jf::Malformed {
-                        message: not_a_posting(lines, &e),
-                    })
-                }
-            };
-            line_of.push(lines);
-            // The service ended the call (refused the caller, or failed): stop reading.
-            if tx
+            Ok(IngestLine::Posting {
+                content,
+                downloaded: served,
+            }) => {
+                downloaded |= served;
+                jf::ingest_request::Item::Posting(*content)
+            }
+            Err(e) if snapshot.is_some() => {
+                broken = Some(not_a_posting(lines, &e));
+                break;
+            }
+            // The service counts it with the rest, so the answer, its results and the
+            // service's log agree.
+            Err(e) => {
+                malformed += 1;
+                jf::ingest_request::Item::Malformed(jf::Malformed {
+                    message: not_a_posting(lines, &e),
+                })
+            }
+        };
+        line_of.push(lines);
+        // The service ended the call (refused the caller, or failed): stop reading.
+        if call.is_finished()
+            || tx
                 .send(jf::IngestRequest { item: Some(item) })
                 .await
                 .is_err()
-            {
-                break 'body;
-            }
-            sent += 1;
-        }
-        buf.drain(..start);
-        if buf.len() > MAX_LINE {
-            broken = Some(format!("line {}: longer than {MAX_LINE} bytes", lines + 1));
+        {
             break;
         }
-        if ended || call.is_finished() {
-            break;
-        }
+        sent += 1;
     }
+    let lines = body.count();
     // A downloaded snapshot sent back as a full snapshot must be whole: its closing line gives
     // the count (and must agree with the caller's).
     if snapshot.is_some() && broken.is_none() {

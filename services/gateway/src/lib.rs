@@ -16,6 +16,7 @@ mod docs;
 mod feed;
 pub mod limits;
 pub mod model;
+mod ndjson;
 mod ops;
 pub mod problem;
 mod registration;

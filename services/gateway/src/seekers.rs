@@ -7,7 +7,6 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use futures::StreamExt;
 use hwx_proto::seekermatching::v1 as sm;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -17,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::model::{Page, date_in, date_str};
+use crate::ndjson::Lines;
 use crate::problem::Problem;
 use crate::{ApiResult, AppState, grpc};
 
@@ -282,58 +282,30 @@ pub(crate) async fn ingest(
     let request = grpc(&headers, ReceiverStream::new(rx));
     let call =
         hwx_platform::grpc::spawn_carrying(async move { client.ingest_seekers(request).await });
-    let mut lines = 0i64;
     // The body line of each record the service numbered.
     let mut line_of: Vec<i64> = Vec::new();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut data = body.into_data_stream();
+    let mut lines = Lines::new(body, MAX_LINE);
     let mut broken: Option<String> = None;
-    'body: loop {
-        let ended = match data.next().await {
-            Some(Ok(chunk)) => {
-                buf.extend_from_slice(&chunk);
-                false
-            }
-            Some(Err(e)) => {
-                broken = Some(format!("the body broke off after line {lines}: {e}"));
+    while let Some(next) = lines.next().await {
+        let (n, line) = match next {
+            Ok(l) => l,
+            Err(why) => {
+                broken = Some(why);
                 break;
             }
-            None => {
-                if !buf.is_empty() && buf.last() != Some(&b'\n') {
-                    buf.push(b'\n');
-                }
-                true
-            }
         };
-        let mut start = 0;
-        while let Some(pos) = buf[start..].iter().position(|b| *b == b'\n') {
-            let line = &buf[start..start + pos];
-            start += pos + 1;
-            lines += 1;
-            if line.len() > MAX_LINE {
-                broken = Some(format!("line {lines}: longer than {MAX_LINE} bytes"));
-                break 'body;
-            }
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let item = seeker_item(line, lines);
-            line_of.push(lines);
-            // The service ended the call (refused the caller, or failed): stop reading.
-            if tx
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let item = seeker_item(line, n);
+        line_of.push(n);
+        // The service ended the call (refused the caller, or failed): stop reading.
+        if call.is_finished()
+            || tx
                 .send(sm::IngestSeekersRequest { item: Some(item) })
                 .await
                 .is_err()
-            {
-                break 'body;
-            }
-        }
-        buf.drain(..start);
-        if buf.len() > MAX_LINE {
-            broken = Some(format!("line {}: longer than {MAX_LINE} bytes", lines + 1));
-            break;
-        }
-        if ended || call.is_finished() {
+        {
             break;
         }
     }
